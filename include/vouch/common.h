@@ -1,0 +1,76 @@
+/*
+ * vouch — common definitions: error codes, secret wiping, constant-time compare.
+ *
+ * Every libvouch function that can fail returns an enum vouch_err: 0 is success, every error is
+ * negative. Predicates return bool. Functions fail closed: a result is only valid when the call
+ * returned VOUCH_OK.
+ */
+#ifndef VOUCH_COMMON_H
+#define VOUCH_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum vouch_err {
+	VOUCH_OK = 0,
+
+	/* generic */
+	VOUCH_ERR_INVALID = -1,     /* invalid argument (a caller bug, not bad input) */
+	VOUCH_ERR_NOMEM = -2,       /* allocation failed */
+	VOUCH_ERR_BUFFER = -3,      /* output buffer too small */
+	VOUCH_ERR_UNSUPPORTED = -4, /* algorithm, key type or parameter not supported */
+	VOUCH_ERR_INTERNAL = -5,    /* should not happen; logged */
+	VOUCH_ERR_IO = -6,          /* file or device I/O failed */
+
+	/* crypto */
+	VOUCH_ERR_CRYPTO = -20, /* the crypto back-end failed */
+	VOUCH_ERR_VERIFY = -21, /* signature, tag or MAC did not verify; decryption failed */
+	VOUCH_ERR_KEY = -22,    /* key invalid, wrong type or wrong size; point not on curve */
+
+	/* CBOR decoding (strict) */
+	VOUCH_ERR_CBOR_MALFORMED = -40,  /* not well-formed CBOR, or truncated */
+	VOUCH_ERR_CBOR_TRAILING = -41,   /* bytes after the top-level item */
+	VOUCH_ERR_CBOR_INDEFINITE = -42, /* indefinite length where forbidden */
+	VOUCH_ERR_CBOR_DUPLICATE = -43,  /* duplicate key in a map */
+	VOUCH_ERR_CBOR_TYPE = -44,       /* an item has the wrong type */
+	VOUCH_ERR_CBOR_LIMIT = -45,      /* nesting, size or count over a limit */
+	VOUCH_ERR_CBOR_NONCANONICAL = -46, /* integer or length not in its shortest form */
+
+	/* COSE */
+	VOUCH_ERR_COSE_STRUCTURE = -60, /* wrong COSE structure (array size, tag, fields) */
+	VOUCH_ERR_COSE_HEADER = -61,    /* malformed, duplicated or conflicting header parameter */
+	VOUCH_ERR_COSE_CRITICAL = -62,  /* a critical header parameter is not understood */
+	VOUCH_ERR_COSE_ALG = -63,       /* algorithm missing, unknown or not allowed for the key */
+	VOUCH_ERR_COSE_RECIPIENT = -64, /* no usable recipient */
+
+	/* CWT */
+	VOUCH_ERR_CWT_CLAIM = -80,      /* a claim is malformed or of the wrong type */
+	VOUCH_ERR_CWT_MISSING = -81,    /* a required claim is missing */
+	VOUCH_ERR_CWT_EXPIRED = -82,    /* now >= exp (+ leeway) */
+	VOUCH_ERR_CWT_NOT_YET = -83,    /* now < nbf (- leeway) */
+	VOUCH_ERR_CWT_ISSUER = -84,     /* iss is not the expected issuer */
+	VOUCH_ERR_CWT_AUDIENCE = -85,   /* aud is not the expected audience */
+	VOUCH_ERR_CWT_IAT = -86,        /* iat in the future (beyond leeway) */
+	VOUCH_ERR_CWT_CNF = -87,        /* confirmation key missing or malformed */
+};
+
+/* A short, stable, human-readable name of an error ("signature or tag did not verify"). */
+const char *vouch_strerror(int err);
+
+/* Wipe a secret; never optimised away (explicit_bzero). */
+void vouch_wipe(void *p, size_t len);
+
+/* Compare two byte strings of equal length in time independent of their contents. */
+bool vouch_ct_equal(const void *a, const void *b, size_t len);
+
+#define VOUCH_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,59 @@
+/* Error names, wiping and constant-time comparison shared by all of libvouch. */
+#define _DEFAULT_SOURCE /* explicit_bzero */
+#include <string.h>
+
+#include "vouch/common.h"
+
+const char *vouch_strerror(int err)
+{
+	switch ((enum vouch_err)err) {
+	case VOUCH_OK: return "ok";
+	case VOUCH_ERR_INVALID: return "invalid argument";
+	case VOUCH_ERR_NOMEM: return "out of memory";
+	case VOUCH_ERR_BUFFER: return "output buffer too small";
+	case VOUCH_ERR_UNSUPPORTED: return "algorithm or parameter not supported";
+	case VOUCH_ERR_INTERNAL: return "internal error";
+	case VOUCH_ERR_IO: return "I/O error";
+	case VOUCH_ERR_CRYPTO: return "crypto back-end failure";
+	case VOUCH_ERR_VERIFY: return "signature, tag or MAC did not verify";
+	case VOUCH_ERR_KEY: return "invalid key";
+	case VOUCH_ERR_CBOR_MALFORMED: return "CBOR: malformed or truncated";
+	case VOUCH_ERR_CBOR_TRAILING: return "CBOR: trailing bytes after the item";
+	case VOUCH_ERR_CBOR_INDEFINITE: return "CBOR: indefinite length not allowed";
+	case VOUCH_ERR_CBOR_DUPLICATE: return "CBOR: duplicate map key";
+	case VOUCH_ERR_CBOR_TYPE: return "CBOR: item of the wrong type";
+	case VOUCH_ERR_CBOR_LIMIT: return "CBOR: nesting, size or count over the limit";
+	case VOUCH_ERR_CBOR_NONCANONICAL: return "CBOR: integer or length not in shortest form";
+	case VOUCH_ERR_COSE_STRUCTURE: return "COSE: wrong structure";
+	case VOUCH_ERR_COSE_HEADER: return "COSE: bad header parameter";
+	case VOUCH_ERR_COSE_CRITICAL: return "COSE: critical header not understood";
+	case VOUCH_ERR_COSE_ALG: return "COSE: algorithm missing, unknown or wrong for the key";
+	case VOUCH_ERR_COSE_RECIPIENT: return "COSE: no usable recipient";
+	case VOUCH_ERR_CWT_CLAIM: return "CWT: malformed claim";
+	case VOUCH_ERR_CWT_MISSING: return "CWT: required claim missing";
+	case VOUCH_ERR_CWT_EXPIRED: return "CWT: expired";
+	case VOUCH_ERR_CWT_NOT_YET: return "CWT: not yet valid";
+	case VOUCH_ERR_CWT_ISSUER: return "CWT: wrong issuer";
+	case VOUCH_ERR_CWT_AUDIENCE: return "CWT: wrong audience";
+	case VOUCH_ERR_CWT_IAT: return "CWT: issued in the future";
+	case VOUCH_ERR_CWT_CNF: return "CWT: confirmation key missing or malformed";
+	}
+	return "unknown error";
+}
+
+void vouch_wipe(void *p, size_t len)
+{
+	if (p != NULL && len > 0)
+		explicit_bzero(p, len);
+}
+
+bool vouch_ct_equal(const void *a, const void *b, size_t len)
+{
+	const volatile uint8_t *x = a;
+	const volatile uint8_t *y = b;
+	uint8_t diff = 0;
+
+	for (size_t i = 0; i < len; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
