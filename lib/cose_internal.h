@@ -1,6 +1,7 @@
 /*
  * Internal to libvouch's COSE code (lib/cose_*.c, lib/cwt.c): the pieces every COSE structure
- * shares. Implemented in lib/cose_common.c.
+ * shares. Implemented in lib/cose_common.c (decoding frame, headers) and lib/cose_aead.c
+ * (Enc_structure, nonces, AEAD dispatch, vouch_cose_aead_info).
  */
 #ifndef VOUCH_COSE_INTERNAL_H
 #define VOUCH_COSE_INTERNAL_H
@@ -40,6 +41,8 @@ void vouch_cose_headers_write(struct vouch_cbor_writer *w, int64_t alg,
 			      const struct vouch_cose_hdr_params *hp, const uint8_t *iv,
 			      size_t iv_len, const uint8_t *extra_unprot, size_t extra_unprot_len,
 			      size_t n_extra_unprot);
+
+/* ---- lib/cose_aead.c ---- */
 
 /*
  * Encode [context, protected, external_aad] (Enc_structure, RFC 9052 §5.3) into out.
