@@ -65,4 +65,27 @@ int vouch_cose_aead_decrypt(int64_t alg, const uint8_t *key, size_t key_len,
 			    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
 			    const uint8_t *ct, size_t ct_len, uint8_t *pt);
 
+/*
+ * Encode the COSE_KDF_Context (RFC 9053 §5.2) for a recipient layer: [alg_id, PartyUInfo,
+ * PartyVInfo, [key_bits, protected]], the party fields taken from rh (nil when absent) and
+ * protected being rh's protected bstr (h'' when empty).
+ */
+int vouch_cose_kdf_context(int64_t alg_id, size_t key_bits, const struct vouch_cose_headers *rh,
+			   uint8_t *out, size_t cap, size_t *out_len);
+
+/* Longest AEAD nonce of the COSE algorithms (AES-CCM with L = 2: 13 bytes). */
+#define VOUCH_COSE_MAX_NONCE 16
+
+/*
+ * Append the first three fields of an encryption layer (COSE_Encrypt0, or the body of
+ * COSE_Encrypt) to w: protected and unprotected headers (per hp, see vouch_cose_*_create), and the
+ * ciphertext of pt under key, written straight into w's buffer (which must not be NULL).
+ * context is "Encrypt0" or "Encrypt".
+ */
+int vouch_cose_enc_write_content(struct vouch_cbor_writer *w, const char *context,
+				 const uint8_t *key, size_t key_len,
+				 const struct vouch_cose_hdr_params *hp, const uint8_t *base_iv,
+				 size_t base_iv_len, const uint8_t *pt, size_t pt_len,
+				 const uint8_t *external_aad, size_t aad_len);
+
 #endif
