@@ -531,3 +531,38 @@ void vouch_cose_headers_write(struct vouch_cbor_writer *w, int64_t alg,
 	if (n_extra_unprot > 0)
 		vouch_cbor_write_raw(w, extra_unprot, extra_unprot_len);
 }
+
+int vouch_cose_tbs_build(struct vouch_cose_tbs *s, const char *context, const uint8_t *prot,
+                         size_t prot_len, const uint8_t *aad, size_t aad_len,
+                         const uint8_t *payload, size_t payload_len)
+{
+	struct vouch_cbor_writer w;
+	size_t head_len, aad_head_len, payload_head_len;
+	int rc = VOUCH_ERR_INTERNAL;
+
+	vouch_cbor_writer_init(&w, s->head, sizeof(s->head));
+	vouch_cbor_write_array(&w, 4);
+	vouch_cbor_write_cstr(&w, context);
+	vouch_cbor_write_bstr_head(&w, prot_len);
+	rc = vouch_cbor_writer_finish(&w, &head_len);
+	if (rc != VOUCH_OK)
+		return rc;
+	vouch_cbor_writer_init(&w, s->aad_head, sizeof(s->aad_head));
+	vouch_cbor_write_bstr_head(&w, aad_len);
+	rc = vouch_cbor_writer_finish(&w, &aad_head_len);
+	if (rc != VOUCH_OK)
+		return rc;
+	vouch_cbor_writer_init(&w, s->payload_head, sizeof(s->payload_head));
+	vouch_cbor_write_bstr_head(&w, payload_len);
+	rc = vouch_cbor_writer_finish(&w, &payload_head_len);
+	if (rc != VOUCH_OK)
+		return rc;
+
+	s->iov[0] = (struct vouch_iov){s->head, head_len};
+	s->iov[1] = (struct vouch_iov){prot, prot_len};
+	s->iov[2] = (struct vouch_iov){s->aad_head, aad_head_len};
+	s->iov[3] = (struct vouch_iov){aad, aad_len};
+	s->iov[4] = (struct vouch_iov){s->payload_head, payload_head_len};
+	s->iov[5] = (struct vouch_iov){payload, payload_len};
+	return VOUCH_OK;
+}

@@ -20,7 +20,7 @@ extern const struct vouch_cbor_limits vouch_cose_limits;
  * n_fields entries. The reader is left at the first field.
  */
 int vouch_cose_open(const uint8_t *buf, size_t len, uint64_t want_tag, size_t n_fields,
-		    struct vouch_cbor_reader *r);
+                    struct vouch_cbor_reader *r);
 
 /*
  * Read the protected bstr and the unprotected map at r into hdr (zero-copy). Enforces: protected
@@ -38,9 +38,26 @@ int vouch_cose_headers_read(struct vouch_cbor_reader *r, struct vouch_cose_heade
  * The protected bstr is empty when nothing goes in it (alg == 0).
  */
 void vouch_cose_headers_write(struct vouch_cbor_writer *w, int64_t alg,
-			      const struct vouch_cose_hdr_params *hp, const uint8_t *iv,
-			      size_t iv_len, const uint8_t *extra_unprot, size_t extra_unprot_len,
-			      size_t n_extra_unprot);
+                              const struct vouch_cose_hdr_params *hp, const uint8_t *iv,
+                              size_t iv_len, const uint8_t *extra_unprot, size_t extra_unprot_len,
+                              size_t n_extra_unprot);
+
+/*
+ * The to-be-signed / to-be-MACed structure [context, protected, external_aad, payload]
+ * (Sig_structure, RFC 9052 §4.4, context "Signature1"; MAC_structure, §6.3, context "MAC0"),
+ * as iov pieces that point at the caller's bytes: only the CBOR heads are built here, so the
+ * payload is hashed in place, never copied.
+ */
+struct vouch_cose_tbs {
+	uint8_t head[32];
+	uint8_t aad_head[9];
+	uint8_t payload_head[9];
+	struct vouch_iov iov[6];
+};
+
+int vouch_cose_tbs_build(struct vouch_cose_tbs *s, const char *context, const uint8_t *prot,
+                         size_t prot_len, const uint8_t *aad, size_t aad_len,
+                         const uint8_t *payload, size_t payload_len);
 
 /* ---- lib/cose_aead.c ---- */
 
@@ -49,21 +66,21 @@ void vouch_cose_headers_write(struct vouch_cbor_writer *w, int64_t alg,
  * context: "Encrypt0", "Encrypt", "Enc_Recipient", ...
  */
 int vouch_cose_enc_structure(const char *context, const uint8_t *prot, size_t prot_len,
-			     const uint8_t *external_aad, size_t aad_len, uint8_t *out, size_t cap,
-			     size_t *out_len);
+                             const uint8_t *external_aad, size_t aad_len, uint8_t *out, size_t cap,
+                             size_t *out_len);
 
 /* The nonce for an encryption layer: the iv header, or base_iv XOR the left-padded Partial IV
  * (RFC 9052 §3.1). nonce_len is the algorithm's. */
 int vouch_cose_nonce(const struct vouch_cose_headers *hdr, const uint8_t *base_iv,
-		     size_t base_iv_len, uint8_t *nonce, size_t nonce_len);
+                     size_t base_iv_len, uint8_t *nonce, size_t nonce_len);
 
 /* AEAD by COSE alg over a contiguous AAD (dispatches to CCM or GCM in the crypto port). */
-int vouch_cose_aead_encrypt(int64_t alg, const uint8_t *key, size_t key_len,
-			    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
-			    const uint8_t *pt, size_t pt_len, uint8_t *ct);
-int vouch_cose_aead_decrypt(int64_t alg, const uint8_t *key, size_t key_len,
-			    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
-			    const uint8_t *ct, size_t ct_len, uint8_t *pt);
+int vouch_cose_aead_encrypt(int64_t alg, const uint8_t *key, size_t key_len, const uint8_t *nonce,
+                            const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+                            uint8_t *ct);
+int vouch_cose_aead_decrypt(int64_t alg, const uint8_t *key, size_t key_len, const uint8_t *nonce,
+                            const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                            uint8_t *pt);
 
 /*
  * Encode the COSE_KDF_Context (RFC 9053 §5.2) for a recipient layer: [alg_id, PartyUInfo,
@@ -71,7 +88,7 @@ int vouch_cose_aead_decrypt(int64_t alg, const uint8_t *key, size_t key_len,
  * protected being rh's protected bstr (h'' when empty).
  */
 int vouch_cose_kdf_context(int64_t alg_id, size_t key_bits, const struct vouch_cose_headers *rh,
-			   uint8_t *out, size_t cap, size_t *out_len);
+                           uint8_t *out, size_t cap, size_t *out_len);
 
 /* Longest AEAD nonce of the COSE algorithms (AES-CCM with L = 2: 13 bytes). */
 #define VOUCH_COSE_MAX_NONCE 16
@@ -83,9 +100,9 @@ int vouch_cose_kdf_context(int64_t alg_id, size_t key_bits, const struct vouch_c
  * context is "Encrypt0" or "Encrypt".
  */
 int vouch_cose_enc_write_content(struct vouch_cbor_writer *w, const char *context,
-				 const uint8_t *key, size_t key_len,
-				 const struct vouch_cose_hdr_params *hp, const uint8_t *base_iv,
-				 size_t base_iv_len, const uint8_t *pt, size_t pt_len,
-				 const uint8_t *external_aad, size_t aad_len);
+                                 const uint8_t *key, size_t key_len,
+                                 const struct vouch_cose_hdr_params *hp, const uint8_t *base_iv,
+                                 size_t base_iv_len, const uint8_t *pt, size_t pt_len,
+                                 const uint8_t *external_aad, size_t aad_len);
 
 #endif

@@ -7,50 +7,6 @@
  * fine for HMAC. */
 #define MAC0_MIN_KEY_LEN VOUCH_SHA256_LEN
 
-/* MAC_structure = ["MAC0", protected, external_aad, payload] (RFC 9052 §6.3), hashed from the
- * caller's bytes: only the CBOR heads are built here. */
-struct mac_structure {
-	uint8_t head[16];
-	uint8_t aad_head[9];
-	uint8_t payload_head[9];
-	struct vouch_iov iov[6];
-};
-
-static int mac_structure_build(struct mac_structure *s, const uint8_t *prot, size_t prot_len,
-                               const uint8_t *aad, size_t aad_len, const uint8_t *payload,
-                               size_t payload_len)
-{
-	struct vouch_cbor_writer w;
-	size_t head_len, aad_head_len, payload_head_len;
-	int rc = VOUCH_ERR_INTERNAL;
-
-	vouch_cbor_writer_init(&w, s->head, sizeof(s->head));
-	vouch_cbor_write_array(&w, 4);
-	vouch_cbor_write_cstr(&w, "MAC0");
-	vouch_cbor_write_bstr_head(&w, prot_len);
-	rc = vouch_cbor_writer_finish(&w, &head_len);
-	if (rc != VOUCH_OK)
-		return rc;
-	vouch_cbor_writer_init(&w, s->aad_head, sizeof(s->aad_head));
-	vouch_cbor_write_bstr_head(&w, aad_len);
-	rc = vouch_cbor_writer_finish(&w, &aad_head_len);
-	if (rc != VOUCH_OK)
-		return rc;
-	vouch_cbor_writer_init(&w, s->payload_head, sizeof(s->payload_head));
-	vouch_cbor_write_bstr_head(&w, payload_len);
-	rc = vouch_cbor_writer_finish(&w, &payload_head_len);
-	if (rc != VOUCH_OK)
-		return rc;
-
-	s->iov[0] = (struct vouch_iov){s->head, head_len};
-	s->iov[1] = (struct vouch_iov){prot, prot_len};
-	s->iov[2] = (struct vouch_iov){s->aad_head, aad_head_len};
-	s->iov[3] = (struct vouch_iov){aad, aad_len};
-	s->iov[4] = (struct vouch_iov){s->payload_head, payload_head_len};
-	s->iov[5] = (struct vouch_iov){payload, payload_len};
-	return VOUCH_OK;
-}
-
 /* The tag length of a supported MAC algorithm, or VOUCH_ERR_COSE_ALG. */
 static int mac_tag_len(int64_t alg, size_t *tag_len)
 {
@@ -72,8 +28,9 @@ static int mac_compute(const uint8_t *key, size_t key_len, const uint8_t *prot, 
                        const uint8_t *aad, size_t aad_len, const uint8_t *payload,
                        size_t payload_len, uint8_t mac[VOUCH_SHA256_LEN])
 {
-	struct mac_structure s;
-	int rc = mac_structure_build(&s, prot, prot_len, aad, aad_len, payload, payload_len);
+	struct vouch_cose_tbs s;
+	int rc =
+	    vouch_cose_tbs_build(&s, "MAC0", prot, prot_len, aad, aad_len, payload, payload_len);
 
 	if (rc != VOUCH_OK)
 		return rc;

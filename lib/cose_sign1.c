@@ -3,51 +3,6 @@
 
 #include "cose_internal.h"
 
-/* Sig_structure = ["Signature1", body_protected, external_aad, payload] (RFC 9052 §4.4), handed
- * to the crypto port as pieces that point at the caller's bytes: only the CBOR heads are built
- * here. */
-struct sig_structure {
-	uint8_t head[32];
-	uint8_t aad_head[9];
-	uint8_t payload_head[9];
-	struct vouch_iov iov[6];
-};
-
-static int sig_structure_build(struct sig_structure *s, const uint8_t *prot, size_t prot_len,
-                               const uint8_t *aad, size_t aad_len, const uint8_t *payload,
-                               size_t payload_len)
-{
-	struct vouch_cbor_writer w;
-	size_t head_len, aad_head_len, payload_head_len;
-	int rc = VOUCH_ERR_INTERNAL;
-
-	vouch_cbor_writer_init(&w, s->head, sizeof(s->head));
-	vouch_cbor_write_array(&w, 4);
-	vouch_cbor_write_cstr(&w, "Signature1");
-	vouch_cbor_write_bstr_head(&w, prot_len);
-	rc = vouch_cbor_writer_finish(&w, &head_len);
-	if (rc != VOUCH_OK)
-		return rc;
-	vouch_cbor_writer_init(&w, s->aad_head, sizeof(s->aad_head));
-	vouch_cbor_write_bstr_head(&w, aad_len);
-	rc = vouch_cbor_writer_finish(&w, &aad_head_len);
-	if (rc != VOUCH_OK)
-		return rc;
-	vouch_cbor_writer_init(&w, s->payload_head, sizeof(s->payload_head));
-	vouch_cbor_write_bstr_head(&w, payload_len);
-	rc = vouch_cbor_writer_finish(&w, &payload_head_len);
-	if (rc != VOUCH_OK)
-		return rc;
-
-	s->iov[0] = (struct vouch_iov){s->head, head_len};
-	s->iov[1] = (struct vouch_iov){prot, prot_len};
-	s->iov[2] = (struct vouch_iov){s->aad_head, aad_head_len};
-	s->iov[3] = (struct vouch_iov){aad, aad_len};
-	s->iov[4] = (struct vouch_iov){s->payload_head, payload_head_len};
-	s->iov[5] = (struct vouch_iov){payload, payload_len};
-	return VOUCH_OK;
-}
-
 /* Both algorithms make 64-byte signatures. */
 #define SIG_MAX VOUCH_P256_SIG_LEN
 _Static_assert(VOUCH_ED25519_SIG_LEN <= SIG_MAX, "signature buffer too small for Ed25519");
@@ -75,7 +30,7 @@ int vouch_cose_sign1_create(const struct vouch_key *key, const struct vouch_cose
 {
 	struct vouch_cbor_writer w;
 	struct vouch_cbor_reader r;
-	struct sig_structure s;
+	struct vouch_cose_tbs s;
 	uint8_t sig[SIG_MAX];
 	const uint8_t *prot;
 	size_t prot_len, hdr_start, sig_len = 0;
@@ -109,7 +64,8 @@ int vouch_cose_sign1_create(const struct vouch_key *key, const struct vouch_cose
 	rc = vouch_cbor_read_bstr(&r, &prot, &prot_len);
 	if (rc != VOUCH_OK)
 		return VOUCH_ERR_INTERNAL;
-	rc = sig_structure_build(&s, prot, prot_len, external_aad, aad_len, payload, payload_len);
+	rc = vouch_cose_tbs_build(&s, "Signature1", prot, prot_len, external_aad, aad_len, payload,
+	                          payload_len);
 	if (rc != VOUCH_OK)
 		return rc;
 	rc = vouch_sign(key, s.iov, VOUCH_ARRAY_LEN(s.iov), sig, sizeof(sig), &sig_len);
@@ -166,7 +122,7 @@ int vouch_cose_sign1_verify(const struct vouch_cose_sign1 *msg, const struct vou
                             const uint8_t *external_aad, size_t aad_len,
                             const uint8_t *detached_payload, size_t detached_len)
 {
-	struct sig_structure s;
+	struct vouch_cose_tbs s;
 	const uint8_t *payload;
 	size_t payload_len;
 	int64_t alg;
@@ -199,8 +155,8 @@ int vouch_cose_sign1_verify(const struct vouch_cose_sign1 *msg, const struct vou
 		payload_len = msg->payload_len;
 	}
 
-	rc = sig_structure_build(&s, msg->hdr.protected_bstr, msg->hdr.protected_len, external_aad,
-	                         aad_len, payload, payload_len);
+	rc = vouch_cose_tbs_build(&s, "Signature1", msg->hdr.protected_bstr, msg->hdr.protected_len,
+	                          external_aad, aad_len, payload, payload_len);
 	if (rc != VOUCH_OK)
 		return rc;
 	return vouch_verify(key, s.iov, VOUCH_ARRAY_LEN(s.iov), msg->signature, msg->signature_len);

@@ -88,7 +88,8 @@ int vouch_cose_aead_info(int64_t alg, struct vouch_cose_aead_info *info);
 /* The parsed headers of one COSE layer (protected and unprotected together). Absent byte-string
  * parameters have p == NULL and len 0; has_* flags tell presence for the others. */
 struct vouch_cose_headers {
-	const uint8_t *protected_bstr; /* contents of the protected bstr (may be empty) */
+	const uint8_t *protected_bstr; /* contents of the protected bstr; length 0 when it is empty
+					or holds an empty map (RFC 9052 §3: h'' in the structures) */
 	size_t protected_len;
 	const uint8_t *unprotected_map; /* raw encoding of the unprotected map */
 	size_t unprotected_len;

@@ -99,7 +99,9 @@ struct vouch_cwt_rules {
 int vouch_cwt_validate(const struct vouch_cwt_claims *c, const struct vouch_cwt_rules *rules);
 
 /* Encode the claims and sign them as a COSE_Sign1 (kid in the protected header when given),
- * wrapped in tag 61 when tag61 (and always tag 18 inside it). */
+ * wrapped in tag 61 when tag61 (and always tag 18 inside it). Without a heap, the claims are
+ * encoded at the end of out while the token is written in front of them: cap must hold the
+ * token plus the encoded claims once more (VOUCH_ERR_BUFFER otherwise). */
 int vouch_cwt_sign(const struct vouch_cwt_claims *c, const struct vouch_cwt_extra *extra,
 		   size_t n_extra, const struct vouch_key *key, const uint8_t *kid, size_t kid_len,
 		   bool tag61, uint8_t *out, size_t cap, size_t *out_len);
