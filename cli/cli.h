@@ -23,4 +23,11 @@ int cli_load_public_key(const char *path, struct vouch_key *key);
 int cmd_cose(int argc, char **argv);
 int cmd_cwt(int argc, char **argv);
 
+/* Site commands (cmd_site.c): argv[0] is the command word; site holds the global options. */
+struct cli_site;
+int cmd_enrol_token(const struct cli_site *site, int argc, char **argv);
+int cmd_cert(const struct cli_site *site, int argc, char **argv);
+int cmd_ca(const struct cli_site *site, int argc, char **argv);
+int cmd_events(const struct cli_site *site, int argc, char **argv);
+
 #endif

@@ -37,6 +37,24 @@ const char *vouch_strerror(int err)
 	case VOUCH_ERR_CWT_AUDIENCE: return "CWT: wrong audience";
 	case VOUCH_ERR_CWT_IAT: return "CWT: issued in the future";
 	case VOUCH_ERR_CWT_CNF: return "CWT: confirmation key missing or malformed";
+	case VOUCH_ERR_P11: return "PKCS#11: module or token failure";
+	case VOUCH_ERR_P11_EXISTS: return "PKCS#11: token, key or PIN file already exists";
+	case VOUCH_ERR_P11_NOT_FOUND: return "PKCS#11: token, key or PIN file not found";
+	case VOUCH_ERR_P11_PIN: return "PKCS#11: PIN incorrect, locked or unreadable";
+	case VOUCH_ERR_X509_MALFORMED: return "X.509: malformed DER";
+	case VOUCH_ERR_X509_TOO_LARGE: return "X.509: input too large";
+	case VOUCH_ERR_X509_KEY_POLICY: return "X.509: key type not allowed";
+	case VOUCH_ERR_STORE: return "store: database failure";
+	case VOUCH_ERR_STORE_NOT_FOUND: return "store: not found";
+	case VOUCH_ERR_STORE_SERIAL_EXISTS: return "store: certificate serial already exists";
+	case VOUCH_ERR_STORE_EXISTS: return "store: record already exists";
+	case VOUCH_ERR_STORE_TOKEN_UNKNOWN: return "store: enrolment token unknown";
+	case VOUCH_ERR_STORE_TOKEN_DEVICE: return "store: enrolment token is for another device";
+	case VOUCH_ERR_STORE_TOKEN_USED: return "store: enrolment token already used";
+	case VOUCH_ERR_STORE_TOKEN_EXPIRED: return "store: enrolment token expired";
+	case VOUCH_ERR_STORE_VERSION: return "store: database schema newer than this program";
+	case VOUCH_ERR_STORE_BUSY: return "store: database busy";
+	case VOUCH_ERR_STORE_CORRUPT: return "store: not a vouch database, or corrupt";
 	}
 	return "unknown error";
 }

@@ -57,6 +57,30 @@ enum vouch_err {
 	VOUCH_ERR_CWT_AUDIENCE = -85,   /* aud is not the expected audience */
 	VOUCH_ERR_CWT_IAT = -86,        /* iat in the future (beyond leeway) */
 	VOUCH_ERR_CWT_CNF = -87,        /* confirmation key missing or malformed */
+
+	/* PKCS#11 tokens (lib/p11.c); the CK_RV behind each is logged */
+	VOUCH_ERR_P11 = -100,           /* the PKCS#11 module or token failed */
+	VOUCH_ERR_P11_EXISTS = -101,    /* token, key or PIN file already exists: not overwritten */
+	VOUCH_ERR_P11_NOT_FOUND = -102, /* no token, key or PIN file of that name */
+	VOUCH_ERR_P11_PIN = -103,       /* PIN incorrect, locked or unreadable */
+
+	/* X.509 / PKIX input (CSRs, public keys, OCSP requests) */
+	VOUCH_ERR_X509_MALFORMED = -120,  /* not DER of the expected type, or trailing bytes */
+	VOUCH_ERR_X509_TOO_LARGE = -121,  /* input over the size limit */
+	VOUCH_ERR_X509_KEY_POLICY = -122, /* key type refused by policy (only P-256 and Ed25519) */
+
+	/* vouchd's store (server/store.h) */
+	VOUCH_ERR_STORE = -140,                /* the database failed (logged with its message) */
+	VOUCH_ERR_STORE_NOT_FOUND = -141,      /* no record with that key */
+	VOUCH_ERR_STORE_SERIAL_EXISTS = -142,  /* certificate serial already stored: re-sign */
+	VOUCH_ERR_STORE_EXISTS = -143,         /* record already exists (other than a serial) */
+	VOUCH_ERR_STORE_TOKEN_UNKNOWN = -144,  /* enrolment token unknown */
+	VOUCH_ERR_STORE_TOKEN_DEVICE = -145,   /* enrolment token belongs to another device */
+	VOUCH_ERR_STORE_TOKEN_USED = -146,     /* enrolment token already used */
+	VOUCH_ERR_STORE_TOKEN_EXPIRED = -147,  /* enrolment token expired */
+	VOUCH_ERR_STORE_VERSION = -148,        /* schema newer than this program: refused */
+	VOUCH_ERR_STORE_BUSY = -149,           /* database locked beyond the busy timeout */
+	VOUCH_ERR_STORE_CORRUPT = -150,        /* not a vouch database, or corrupt */
 };
 
 /* A short, stable, human-readable name of an error ("signature or tag did not verify"). */

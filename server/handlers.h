@@ -1,0 +1,80 @@
+/*
+ * vouchd — the request handlers and the service state they share.
+ *
+ *   est.c       /.well-known/est/{cacerts,simpleenroll,simplereenroll,csrattrs}  (RFC 7030)
+ *   api.c       /api/v1/...  admin REST API (JSON), admin certificate only
+ *   pki_http.c  plain HTTP: /crl/{issuing,root}.crl, /ca/{issuing,root}.crt, /ocsp (RFC 6960),
+ *               and the service state: cached encodings, CRL issuance and its timer.
+ *
+ * Each handler answers the request it is given (http.h) before returning.
+ */
+#ifndef VOUCHD_HANDLERS_H
+#define VOUCHD_HANDLERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "ca.h"
+#include "config.h"
+#include "http.h"
+#include "store.h"
+
+/* Retries when a freshly drawn 127-bit serial is already stored (it never is in practice). */
+#define VOUCH_ISSUE_ATTEMPTS 3
+
+/* Admin API list sizes. */
+#define VOUCH_API_LIST_DEFAULT   1000
+#define VOUCH_API_LIST_MAX       100000
+#define VOUCH_API_EVENTS_DEFAULT 100
+#define VOUCH_API_EVENTS_MAX     10000
+#define VOUCH_API_BATCH_MAX      1000
+
+/* Meta key under which init records the admin certificate's SHA-256 fingerprint. */
+#define VOUCH_META_ADMIN_FP "admin.fingerprint"
+
+struct vouch_service {
+	const struct vouch_config *cfg;
+	struct vouch_ca *ca;
+	struct vouch_store *store;
+	struct event_base *base;
+	char admin_fp[VOUCH_CA_FINGERPRINT_HEX];
+
+	/* Encodings that change only with the CA, built once. */
+	char *cacerts_b64; /* EST cacerts: base64 certs-only CMS */
+	size_t cacerts_b64_len;
+	char *csrattrs_b64; /* EST csrattrs: base64 CsrAttrs */
+	size_t csrattrs_b64_len;
+	uint8_t *root_der;
+	size_t root_der_len;
+	uint8_t *issuing_der;
+	size_t issuing_der_len;
+
+	/* The current CRLs (index: enum vouch_ca_crl_kind). */
+	uint8_t *crl_der[2];
+	size_t crl_len[2];
+	struct vouch_store_crl crl_state[2];
+	struct event *crl_timer;
+};
+
+/* Build the cached encodings, issue fresh CRLs unless the stored ones are still within their
+ * first half of validity, and arm the CRL timer on base. */
+int vouch_service_init(struct vouch_service *svc, const struct vouch_config *cfg,
+                       struct vouch_ca *ca, struct vouch_store *store, struct event_base *base);
+void vouch_service_clear(struct vouch_service *svc);
+
+/* Issue new CRLs (issuing always; root when `root` is true) and store them; called after every
+ * revocation, by the timer, and at start. actor names who caused it. */
+int vouch_service_crl_refresh(struct vouch_service *svc, bool root, const char *actor);
+
+/* The serial of cert in the store's canonical form. */
+int vouch_service_cert_serial(const X509 *cert, char out[VOUCH_STORE_SERIAL_MAX + 1]);
+
+/* Handlers (the dispatcher in http.c picks one by listener and path prefix). */
+void vouch_est_handle(struct vouch_req *r);
+void vouch_api_handle(struct vouch_req *r);
+void vouch_pki_http_handle(struct vouch_req *r);
+
+#endif
