@@ -1,6 +1,7 @@
 #!/bin/sh
 # make demo: the main job, end to end with the real programs. It grows with every capability:
-# for now, credentials as CWTs — issued, inspected, verified, and refused when they should be.
+# credentials as CWTs (issued, inspected, verified, refused when they should be), then a site's
+# PKI (scripts/demo-pki.sh: vouchd, EST with openssl + curl, CRL, OCSP, revocation).
 set -eu
 build="${1:-build}"
 vouch="$build/cli/vouch"
@@ -57,5 +58,7 @@ expect_refused "alice's credential checked with another issuer's key" \
 step "5. Interoperability: the signed CWT of RFC 8392 A.3, verified with the RFC's key"
 "$vouch" cwt verify --key "$here/examples/rfc8392/a2.3-ecdsa-p256.cosekey" --at 1443944944 \
 	"$here/examples/rfc8392/a3-signed.cwt" | sed 's/^/   /'
+
+"$here/scripts/demo-pki.sh" "$build"
 
 printf '\ndemo: all steps behaved as expected\n'
