@@ -40,6 +40,7 @@ struct reply_buf {
 };
 
 struct cli_client {
+	bool curl_global; /* curl_global_init() done: curl_global_cleanup() owed */
 	CURL *curl;
 	char base[MAX_URL]; /* https://host:port, no trailing slash */
 	char ca_file[PATH_MAX];
@@ -350,6 +351,7 @@ static int setup_curl(struct cli_client *c)
 		fprintf(stderr, "vouch: libcurl failed to initialise\n");
 		return CLI_ERROR;
 	}
+	c->curl_global = true;
 	if (!curl_has_openssl()) {
 		fprintf(stderr,
 		        "vouch: libcurl is not built with OpenSSL (libcurl4-openssl-dev)\n");
@@ -437,10 +439,10 @@ void cli_client_free(struct cli_client *c)
 	if (c == NULL)
 		return;
 	/* The SSL_CTXs hold references to the token key: they go before the token closes. */
-	if (c->curl != NULL) {
+	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
+	if (c->curl_global)
 		curl_global_cleanup();
-	}
 	reply_reset(&c->reply);
 	vouch_key_clear(&c->key);
 	vouch_p11_close(c->token);
@@ -460,26 +462,34 @@ char *cli_client_escape(struct cli_client *c, const char *s)
 	return copy;
 }
 
+/* Server text to the terminal: printable ASCII only (no escape sequences), at most max bytes. */
+static void put_printable(const char *s, size_t len, size_t max)
+{
+	for (size_t i = 0; i < len && i < max; i++)
+		fputc(s[i] >= 0x20 && s[i] < 0x7f ? s[i] : ' ', stderr);
+}
+
 /* The server said no: show its status, error code and message. */
 static void print_refusal(long status, const struct reply_buf *b)
 {
 	json_t *j = b->p != NULL ? json_loadb(b->p, b->len, 0, NULL) : NULL;
 	const char *code = json_string_value(json_object_get(j, "error"));
 	const char *msg = json_string_value(json_object_get(j, "message"));
-	size_t n;
 
+	fprintf(stderr, "vouch: refused by the server (HTTP %ld)", status);
 	if (code != NULL) {
-		fprintf(stderr, "vouch: refused by the server (HTTP %ld): %s%s%s\n", status, code,
-		        msg ? ": " : "", msg ? msg : "");
-	} else {
-		/* Not the API's JSON: show the start of the text, one line, printable only. */
-		fprintf(stderr, "vouch: refused by the server (HTTP %ld)", status);
-		if (b->len > 0)
+		fputs(": ", stderr);
+		put_printable(code, strlen(code), 64);
+		if (msg != NULL) {
 			fputs(": ", stderr);
-		for (n = 0; n < b->len && n < 200; n++)
-			fputc(b->p[n] >= 0x20 && b->p[n] < 0x7f ? b->p[n] : ' ', stderr);
-		fputc('\n', stderr);
+			put_printable(msg, strlen(msg), 400);
+		}
+	} else if (b->len > 0) {
+		/* Not the API's JSON (an EST or proxy error): the start of the text. */
+		fputs(": ", stderr);
+		put_printable(b->p, b->len, 200);
 	}
+	fputc('\n', stderr);
 	json_decref(j);
 }
 

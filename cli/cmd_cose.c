@@ -285,11 +285,15 @@ int cmd_cose(int argc, char **argv)
 	size_t len;
 	int rc;
 
-	if (argc < 2 || strcmp(argv[1], "dump") != 0 || argc > 3) {
-		fprintf(stderr, "usage: vouch cose dump [FILE]\n"
-				"  Decode a COSE_Sign1 / Mac0 / Encrypt0 / Encrypt or a CWT (tag 61)\n"
-				"  strictly and print it as JSON (byte strings in hex).\n");
-		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? CLI_OK : CLI_ERROR;
+	bool help = (argc >= 2 && strcmp(argv[1], "--help") == 0) ||
+		    (argc == 3 && strcmp(argv[2], "--help") == 0);
+
+	if (help || argc < 2 || strcmp(argv[1], "dump") != 0 || argc > 3) {
+		fprintf(help ? stdout : stderr,
+			"usage: vouch cose dump [FILE]\n"
+			"  Decode a COSE_Sign1 / Mac0 / Encrypt0 / Encrypt or a CWT (tag 61)\n"
+			"  strictly and print it as JSON (byte strings in hex).\n");
+		return help ? CLI_OK : CLI_ERROR;
 	}
 	if (cli_read_file(argc == 3 ? argv[2] : "-", &buf, &len) != VOUCH_OK)
 		return CLI_ERROR;

@@ -80,26 +80,57 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
+/* obj[key] = a command-line string, which JSON wants in UTF-8. */
+static int set_arg(json_t *obj, const char *key, const char *value)
+{
+	json_t *s = json_string(value);
+
+	if (s == NULL || json_object_set_new(obj, key, s) != 0) {
+		fprintf(stderr, "vouch: the %s must be UTF-8 text\n", key);
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
 static void print_json(const json_t *j)
 {
 	json_dumpf(j, stdout, JSON_INDENT(2));
 	putchar('\n');
 }
 
-/* A field as text: strings as they are, null or missing as "-", anything else as compact JSON. */
+/*
+ * A field as text for the terminal: strings as they are, null or missing as "-", anything else
+ * as compact JSON; control characters become '?' (a device id in a token.refuse event is whatever
+ * an unauthenticated client sent), and the text is cut to fit buf.
+ */
 static const char *field_text(const json_t *v, char *buf, size_t cap)
 {
-	size_t n;
+	size_t n, i;
 
 	if (v == NULL || json_is_null(v))
 		return "-";
-	if (json_is_string(v))
-		return json_string_value(v);
-	n = json_dumpb(v, buf, cap - 1, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (n == 0 || n >= cap)
-		return "?";
+	if (json_is_string(v)) {
+		n = json_string_length(v);
+		if (n > cap - 1)
+			n = cap - 1;
+		memcpy(buf, json_string_value(v), n);
+	} else {
+		n = json_dumpb(v, buf, cap - 1, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (n == 0 || n >= cap)
+			return "?";
+	}
 	buf[n] = '\0';
+	for (i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
 	return buf;
+}
+
+static const char *cell(const json_t *row, size_t c)
+{
+	const char *s = json_string_value(json_array_get(row, c));
+
+	return s != NULL ? s : "";
 }
 
 /* Rows (arrays of strings) under headings, each column as wide as its widest cell. */
@@ -113,7 +144,7 @@ static void table_print(const char *const *heads, size_t ncols, const json_t *ro
 	json_array_foreach(rows, i, row)
 	{
 		for (c = 0; c < ncols; c++) {
-			n = strlen(json_string_value(json_array_get(row, c)));
+			n = strlen(cell(row, c));
 			if (n > w[c])
 				w[c] = n;
 		}
@@ -125,8 +156,7 @@ static void table_print(const char *const *heads, size_t ncols, const json_t *ro
 	json_array_foreach(rows, i, row)
 	{
 		for (c = 0; c < ncols; c++)
-			printf("%-*s%s", (int)w[c], json_string_value(json_array_get(row, c)),
-			       c + 1 < ncols ? "  " : "\n");
+			printf("%-*s%s", (int)w[c], cell(row, c), c + 1 < ncols ? "  " : "\n");
 	}
 }
 
@@ -240,7 +270,10 @@ int cmd_enrol_token(const struct cli_site *site, int argc, char **argv)
 			profile = optarg;
 			break;
 		case 's':
-			json_array_append_new(sans, json_string(optarg));
+			if (json_array_append_new(sans, json_string(optarg)) != 0) {
+				fprintf(stderr, "vouch: --san must be UTF-8 text\n");
+				goto out_json;
+			}
 			break;
 		case 'H':
 			if (!parse_uint(optarg, 24UL * 366 * 10, &hours)) {
@@ -262,9 +295,9 @@ int cmd_enrol_token(const struct cli_site *site, int argc, char **argv)
 		enrol_usage(stderr);
 		goto out_json;
 	}
-	json_object_set_new(body, "device", json_string(device));
-	if (profile != NULL)
-		json_object_set_new(body, "profile", json_string(profile));
+	if (set_arg(body, "device", device) != CLI_OK ||
+	    (profile != NULL && set_arg(body, "profile", profile) != CLI_OK))
+		goto out_json;
 	if (has_hours)
 		json_object_set_new(body, "hours", json_integer((json_int_t)hours));
 	if (json_array_size(sans) > 0)
@@ -329,8 +362,8 @@ static json_t *summary_row(const json_t *s)
 	char buf[256];
 
 	for (size_t i = 0; i < VOUCH_ARRAY_LEN(cols); i++)
-		json_array_append_new(
-		    row, json_string(field_text(json_object_get(s, cols[i]), buf, sizeof(buf))));
+		json_array_append_new(row, json_string_nocheck(field_text(
+		                               json_object_get(s, cols[i]), buf, sizeof(buf))));
 	return row;
 }
 
@@ -504,7 +537,7 @@ static int cert_revoke(struct cmd_opts *o, int argc, char **argv)
 	struct cli_client *c = NULL;
 	const char *serial, *device = NULL, *reason = NULL;
 	json_t *body, *reply = NULL;
-	char path[1024], buf[64];
+	char path[1024], buf[64], buf2[64];
 	int opt, rc;
 
 	optind = 0;
@@ -540,8 +573,8 @@ static int cert_revoke(struct cmd_opts *o, int argc, char **argv)
 	else
 		rc = path_with(c, path, sizeof(path), "/devices/", device, "/revoke");
 	body = json_object();
-	if (reason != NULL)
-		json_object_set_new(body, "reason", json_string(reason));
+	if (rc == CLI_OK && reason != NULL)
+		rc = set_arg(body, "reason", reason);
 	if (rc == CLI_OK)
 		rc = cli_client_call(c, "POST", path, body, &reply);
 	json_decref(body);
@@ -553,7 +586,7 @@ static int cert_revoke(struct cmd_opts *o, int argc, char **argv)
 	else if (serial != NULL)
 		printf("revoked %s (%s)\n",
 		       field_text(json_object_get(reply, "serial"), buf, sizeof(buf)),
-		       field_text(json_object_get(reply, "reason"), buf + 32, sizeof(buf) - 32));
+		       field_text(json_object_get(reply, "reason"), buf2, sizeof(buf2)));
 	else
 		printf("revoked %s certificate(s) of device %s\n",
 		       field_text(json_object_get(reply, "revoked"), buf, sizeof(buf)), device);
@@ -673,10 +706,9 @@ static int read_keys(const char *path, json_t *keys)
 		}
 		goto out_buf;
 	}
-	bio = BIO_new_mem_buf(buf, (int)len);
-	if (bio == NULL || len > INT_MAX) {
+	bio = len <= INT_MAX ? BIO_new_mem_buf(buf, (int)len) : NULL;
+	if (bio == NULL) {
 		rc = CLI_ERROR;
-		BIO_free(bio);
 		goto out_buf;
 	}
 	while (rc == CLI_OK && PEM_read_bio(bio, &name, &header, &data, &dlen) == 1) {
@@ -852,14 +884,15 @@ static int cert_batch(struct cmd_opts *o, int argc, char **argv)
 		fprintf(stderr, "vouch: cannot create %s: %s\n", out_dir, strerror(errno));
 		goto out_json;
 	}
+	if (set_arg(body, "profile", profile) != CLI_OK ||
+	    set_arg(body, "prefix", prefix) != CLI_OK)
+		goto out_json;
+	json_object_set(body, "keys", slice);
 	if (o->json)
 		all = json_array();
 	rc = cli_client_open(&o->site, &c);
 	if (rc != CLI_OK)
 		goto out_json;
-	json_object_set_new(body, "profile", json_string(profile));
-	json_object_set_new(body, "prefix", json_string(prefix));
-	json_object_set(body, "keys", slice);
 	while (rc == CLI_OK && (n = next_slice(keys, done, slice)) > 0) {
 		rc = cli_client_call(c, "POST", "/certs/batch", body, &reply);
 		if (rc != CLI_OK)
@@ -931,36 +964,13 @@ static void ca_usage(FILE *f)
 	fprintf(f, "usage: vouch --data DIR ca show [--pem] [--json]\n"
 	           "  The site's CA: root, issuing and OCSP responder certificates with their\n"
 	           "  fingerprints, the current CRL number and its next update.\n"
-	           "  --pem           print the certificates' PEM in full\n" SITE_HELP);
+	           "  --pem           add the certificates' PEM\n" SITE_HELP);
 }
 
-/* A certificate in a line: subject and end of validity. */
-static void print_cert_line(const char *pem)
-{
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	char subject[256];
-	BIO *out;
-
-	if (x == NULL) {
-		printf("(unreadable certificate)\n");
-	} else {
-		X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
-		printf("%s, until ", subject);
-		out = BIO_new_fp(stdout, BIO_NOCLOSE);
-		fflush(stdout);
-		if (out != NULL) {
-			ASN1_TIME_print(out, X509_get0_notAfter(x));
-			BIO_free(out);
-		}
-		putchar('\n');
-	}
-	X509_free(x);
-	BIO_free(bio);
-	ERR_clear_error();
-}
-
-/* Any JSON object as "key: value" lines; nested objects as dotted keys. */
+/*
+ * Any JSON object as "key value" lines, nested objects as dotted keys. Certificates (PEM) are
+ * left out, their subject, validity and fingerprint being fields of their own; --pem adds them.
+ */
 static void print_fields(const char *prefix, const json_t *obj, bool full_pem)
 {
 	char key_buf[256], buf[512];
@@ -976,11 +986,9 @@ static void print_fields(const char *prefix, const json_t *obj, bool full_pem)
 			strncat(key_buf, ".", sizeof(key_buf) - strlen(key_buf) - 1);
 			print_fields(key_buf, v, full_pem);
 		} else if (s != NULL && strncmp(s, "-----BEGIN CERTIFICATE-----", 27) == 0) {
-			printf("%-22s ", key_buf);
 			if (full_pem)
-				printf("\n%s%s", s, s[strlen(s) - 1] == '\n' ? "" : "\n");
-			else
-				print_cert_line(s);
+				printf("%s\n%s%s", key_buf, s,
+				       s[strlen(s) - 1] == '\n' ? "" : "\n");
 		} else {
 			printf("%-22s %s\n", key_buf, field_text(v, buf, sizeof(buf)));
 		}
@@ -1060,8 +1068,8 @@ static json_t *event_row(const json_t *e)
 	int n;
 
 	for (i = 0; i < VOUCH_ARRAY_LEN(cols); i++)
-		json_array_append_new(
-		    row, json_string(field_text(json_object_get(e, cols[i]), buf, sizeof(buf))));
+		json_array_append_new(row, json_string_nocheck(field_text(
+		                               json_object_get(e, cols[i]), buf, sizeof(buf))));
 	json_object_foreach((json_t *)e, key, v)
 	{
 		bool known = false;
@@ -1075,7 +1083,7 @@ static json_t *event_row(const json_t *e)
 		if (n > 0)
 			len += (size_t)n;
 	}
-	json_array_append_new(row, json_string(details));
+	json_array_append_new(row, json_string_nocheck(details));
 	return row;
 }
 

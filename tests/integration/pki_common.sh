@@ -5,6 +5,7 @@
 # After pki_setup and pki_start: $work (temp dir, removed at exit), $site (the data dir),
 # $https (https://HOST:PORT), $http (http://HOST:PORT), $log (vouchd's stderr), $vouchd_pid.
 
+# shellcheck disable=SC2154 # vouchd and vouch are set by the sourcing test
 passed=0
 failed=0
 vouchd_pid=
@@ -66,6 +67,12 @@ check_eq() {
 
 pki_cleanup() {
 	local rc=$?
+	# Everything below is best effort: a failing kill must not cut the cleanup short.
+	set +e
+	# The test's own background jobs (clients, slow peers), by their ids.
+	for p in $(jobs -p); do
+		[ "$p" = "$vouchd_pid" ] || kill "$p" 2>/dev/null
+	done
 	if [ -n "$vouchd_pid" ] && kill -0 "$vouchd_pid" 2>/dev/null; then
 		kill -TERM "$vouchd_pid" 2>/dev/null
 		for _ in $(seq 50); do

@@ -22,19 +22,26 @@ chain=$site/ca/chain.pem
 mkdir -p "$w/tok" "$w/csr" "$w/out" "$w/res"
 echo "# vouchd: $https; $N enrolments by $C clients"
 
-# ---- prepare: N tokens (admin CLI) and N CSRs (openssl), C at a time -------------------------
-prepare() { # prepare K: the devices K, K+C, K+2C, ...
+# ---- prepare: N tokens (admin CLI, one after the other, as an operator would) and N CSRs
+# (openssl, C at a time, meanwhile) -------------------------------------------------------------
+tokens() {
 	local i
-	for i in $(seq "$1" "$C" "$N"); do
+	for i in $(seq "$N"); do
 		"$vouch" --data "$site" enrol-token create --device "dev-$i" >"$w/tok/$i" ||
 			echo "$i" >>"$w/res/tokfail"
+	done
+}
+csrs() { # csrs K: the devices K, K+C, K+2C, ...
+	local i
+	for i in $(seq "$1" "$C" "$N"); do
 		new_csr "$w/csr" "dev-$i" || echo "$i" >>"$w/res/csrfail"
 	done
 }
 start=$(date +%s)
-pids=()
+tokens &
+pids=($!)
 for k in $(seq "$C"); do
-	prepare "$k" &
+	csrs "$k" &
 	pids+=($!)
 done
 wait "${pids[@]}"

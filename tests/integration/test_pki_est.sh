@@ -217,6 +217,29 @@ else
 	not_ok "Ed25519: the reply does not unwrap"
 fi
 
+# The service profile: SANs from the token record (not from the CSR), serverAuth + clientAuth.
+tok=$(token svc-1 --profile service --san svc.example --san 10.0.0.7) ||
+	fatal "enrol-token create --profile service --san ..."
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$w/svc.key" \
+	-subj /CN=svc -addext subjectAltName=DNS:evil.example -outform DER -out "$w/svc.csr" \
+	2>/dev/null && base64 "$w/svc.csr" >"$w/svc.b64"
+r=$(est_post simpleenroll "$w/svc.b64" "$w/svc.out" -u "svc-1:$tok")
+check_eq "simpleenroll, service profile: HTTP 200" "$r" 200
+if unwrap "$w/svc.out" "$w/svc.pem"; then
+	sans=$(openssl x509 -in "$w/svc.pem" -noout -ext subjectAltName 2>/dev/null | tail -n +2 |
+		tr -d ' ')
+	check_eq "service: the SANs of the token record" "$sans" "DNS:svc.example,IPAddress:10.0.0.7"
+	eku=$(openssl x509 -in "$w/svc.pem" -noout -ext extendedKeyUsage 2>/dev/null | tail -n +2)
+	case $eku in
+	*"TLS Web Server Authentication"*"TLS Web Client Authentication"*) ok "service: serverAuth, clientAuth" ;;
+	*) not_ok "service: extendedKeyUsage $eku" ;;
+	esac
+	check "service: openssl verify -purpose sslserver" openssl verify -purpose sslserver \
+		-CAfile "$w/root.pem" -untrusted "$w/issuing.pem" "$w/svc.pem"
+else
+	not_ok "service: the reply does not unwrap"
+fi
+
 # ---- OCSP: good, then revoked ------------------------------------------------------------------
 ocsp_url=$(openssl x509 -in "$w/cert3.pem" -noout -ocsp_uri)
 check_eq "AIA OCSP URL" "$ocsp_url" "$http/ocsp"
@@ -361,7 +384,7 @@ for t in site.init token.create token.use cert.issue cert.revoke crl.issue; do
 	grep -q " $t " "$w/events.out" && ok "events: $t" || not_ok "events: no $t"
 done
 "$vouch" --data "$site" events --json >"$w/events.json" 2>/dev/null || true
-check_eq "events: two issuances via est" "$(grep -c '"via": "est"' "$w/events.json" || true)" 2
+check_eq "events: three issuances via est" "$(grep -c '"via": "est"' "$w/events.json" || true)" 3
 check_eq "events: two via reenroll" "$(grep -c '"via": "reenroll"' "$w/events.json" || true)" 2
 check_eq "events: one cert.revoke" "$(grep -c '"type": "cert.revoke"' "$w/events.json" || true)" 1
 last=$(grep -o '"seq": [0-9]*' "$w/events.json" | tail -n1 | grep -o '[0-9]*$')
@@ -370,6 +393,27 @@ mid=$((last - 2))
 check_eq "events --after: only the later ones" \
 	"$(grep -o '"seq": [0-9]*' "$w/after.json" | grep -o '[0-9]*$' | tr '\n' ' ')" \
 	"$((mid + 1)) $((mid + 2)) "
+
+# Revocation by device: every valid certificate of svc-1 (one enrolled, one renewed).
+compat_svc=$(openssl x509 -in "$w/svc.pem" -noout -subject -nameopt compat | sed 's/^subject=//')
+csr_for_key "$w" svc2 "$w/svc.key" "$compat_svc"
+r=$(est_post simplereenroll "$w/svc2.b64" "$w/svc2.out" --cert "$w/svc.pem" --key "$w/svc.key")
+check_eq "simplereenroll of the service: HTTP 200" "$r" 200
+if "$vouch" --data "$site" cert revoke --device svc-1 --reason cessationOfOperation \
+	>"$w/rdev.out" 2>&1; then
+	ok "vouch cert revoke --device svc-1: $(cat "$w/rdev.out")"
+else
+	not_ok "vouch cert revoke --device svc-1: $(cat "$w/rdev.out")"
+fi
+grep -q "revoked 2 " "$w/rdev.out" && ok "revoke --device: both certificates" ||
+	not_ok "revoke --device did not revoke 2"
+"$vouch" --data "$site" cert list --device svc-1 --status valid --json >"$w/svc.json" 2>&1 || true
+check_eq "revoke --device: no valid certificate of svc-1 left" \
+	"$(grep -c '"serial"' "$w/svc.json" || true)" 0
+"$vouch" --data "$site" cert list --device svc-1 --status revoked --json >"$w/svc.json" 2>&1 ||
+	true
+check_eq "revoke --device: two revoked certificates of svc-1" \
+	"$(grep -c '"serial"' "$w/svc.json" || true)" 2
 
 # Exit codes: 1 when the server refuses, 2 for usage and connection errors.
 set +e
