@@ -27,6 +27,17 @@
 
 /* ---- helpers ---- */
 
+/*
+ * The site's own certificates (made by vouchd init) belong to these ids. Enrolling a device under
+ * one of them would confuse it with the site, and revoking them through the API would lock the
+ * operator out (the admin certificate authenticates the API) or break the service: they are
+ * refused here and rotated by the operator on the host instead.
+ */
+static bool device_reserved(const char *id)
+{
+	return strcmp(id, "admin") == 0 || strcmp(id, "vouchd") == 0 || strcmp(id, "ocsp") == 0;
+}
+
 /* Device ids end up in CNs, URLs, HTTP Basic user names and logs: keep them plain. */
 static bool device_id_ok(const char *s)
 {
@@ -286,6 +297,11 @@ static void api_enrol_token(struct vouch_req *r)
 		                    "with a letter or digit");
 		goto out_body;
 	}
+	if (device_reserved(device)) {
+		vouch_req_api_error(r, 409, "reserved",
+		                    "this id belongs to the site's own certificates");
+		goto out_body;
+	}
 	if (vouch_ca_profile_parse(profile_name, &profile) != VOUCH_OK) {
 		vouch_req_api_error(r, 400, "bad_request",
 		                    "\"profile\" must be device, service, phone or short-lived");
@@ -463,6 +479,7 @@ static void crl_after_revoke(struct vouch_req *r)
 
 static void api_cert_revoke(struct vouch_req *r, const char *serial)
 {
+	struct vouch_store_cert cert;
 	const char *reason;
 	bool changed = false;
 	json_t *body;
@@ -475,6 +492,17 @@ static void api_cert_revoke(struct vouch_req *r, const char *serial)
 		return;
 	if (!revoke_reason(r, body, &reason))
 		goto out_body;
+	if (vouch_store_cert_get(r->svc->store, serial, &cert) == VOUCH_OK) {
+		bool reserved = device_reserved(cert.device);
+
+		vouch_store_cert_clear(&cert);
+		if (reserved) {
+			vouch_req_api_error(
+			    r, 409, "reserved",
+			    "the site's own certificates are not revoked through the API");
+			goto out_body;
+		}
+	}
 	rc = vouch_store_cert_revoke(r->svc->store, serial, reason, (int64_t)time(NULL), API_ACTOR,
 	                             &changed);
 	if (rc != VOUCH_OK) {
@@ -508,6 +536,11 @@ static void api_device_revoke(struct vouch_req *r, const char *device)
 	if (!revoke_reason(r, body, &reason))
 		goto out_body;
 	vouch_req_note(r, "device", device);
+	if (device_reserved(device)) {
+		vouch_req_api_error(r, 409, "reserved",
+		                    "the site's own certificates are not revoked through the API");
+		goto out_body;
+	}
 	rc = vouch_store_device_revoke(r->svc->store, device, reason, (int64_t)time(NULL),
 	                               API_ACTOR, &count);
 	if (rc != VOUCH_OK) {

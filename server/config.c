@@ -10,7 +10,9 @@
 
 #include "config.h"
 
-#define CONFIG_MAX_LINE 4096
+/* Room for the longest line vouch_config_write makes: "pkcs11_module = ", a PATH_MAX path, the
+ * newline and the NUL. Every value that can be set must load back. */
+#define CONFIG_MAX_LINE (PATH_MAX + 32)
 
 void vouch_config_defaults(struct vouch_config *cfg)
 {

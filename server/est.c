@@ -113,6 +113,11 @@ static void reply_issued(struct vouch_req *r, const struct vouch_ca_issued *is, 
 	free(b64);
 }
 
+int vouch_est_csr_decode(const uint8_t *body, size_t body_len, uint8_t **der, size_t *der_len)
+{
+	return vouch_ca_base64_decode((const char *)body, body_len, VOUCH_CA_CSR_MAX, der, der_len);
+}
+
 /* The body: base64 (line breaks allowed) of a DER CSR. */
 static bool body_csr(struct vouch_req *r, uint8_t **der, size_t *der_len)
 {
@@ -124,8 +129,7 @@ static bool body_csr(struct vouch_req *r, uint8_t **der, size_t *der_len)
 		vouch_req_reply_text(r, 400, "empty body: expected a base64 PKCS#10 request");
 		return false;
 	}
-	rc = vouch_ca_base64_decode((const char *)r->body, r->body_len, VOUCH_CA_CSR_MAX, der,
-	                            der_len);
+	rc = vouch_est_csr_decode(r->body, r->body_len, der, der_len);
 	if (rc == VOUCH_ERR_X509_TOO_LARGE) {
 		vouch_req_reply_text(r, 413, "CSR too large");
 		return false;
@@ -147,59 +151,71 @@ static bool check_content_type(struct vouch_req *r)
 
 /* ---- simpleenroll ---- */
 
+int vouch_est_basic_parse(const char *header, char device[VOUCH_STORE_DEVICE_MAX + 1],
+                          uint8_t hash[VOUCH_STORE_TOKEN_HASH_LEN])
+{
+	const char *h = header;
+	uint8_t *cred = NULL;
+	size_t cred_len = 0;
+	char *colon;
+	int rc = VOUCH_ERR_INVALID;
+
+	device[0] = '\0';
+	if (h == NULL)
+		return VOUCH_ERR_INVALID;
+	if (strncasecmp(h, "Basic ", 6) != 0)
+		return VOUCH_ERR_UNSUPPORTED;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	if (strlen(h) > EST_AUTH_MAX ||
+	    vouch_ca_base64_decode(h, strlen(h), EST_AUTH_MAX, &cred, &cred_len) != VOUCH_OK)
+		goto out_wipe;
+	colon = memchr(cred, ':', cred_len);
+	if (colon == NULL || colon == (char *)cred ||
+	    (size_t)(colon - (char *)cred) > VOUCH_STORE_DEVICE_MAX ||
+	    memchr(cred, '\0', cred_len) != NULL)
+		goto out_wipe;
+	rc = vouch_sha256(colon + 1, cred_len - (size_t)(colon + 1 - (char *)cred), hash);
+	if (rc != VOUCH_OK)
+		goto out_wipe;
+	memcpy(device, cred, (size_t)(colon - (char *)cred));
+	device[colon - (char *)cred] = '\0';
+
+out_wipe:
+	if (cred != NULL)
+		vouch_wipe(cred, cred_len);
+	free(cred);
+	return rc;
+}
+
 /* HTTP Basic: "Basic base64(device:token)". The token is hashed at once and wiped. */
 static bool basic_auth(struct vouch_req *r, char device[VOUCH_STORE_DEVICE_MAX + 1],
                        uint8_t hash[VOUCH_STORE_TOKEN_HASH_LEN])
 {
 	const char *h = vouch_req_get_header(r, "Authorization");
-	uint8_t *cred = NULL;
-	size_t cred_len = 0;
-	const char *why = NULL;
-	char *colon;
-	bool ok = false;
+	const char *why;
+	int rc;
 
 	if (h == NULL) {
 		vouch_req_header(r, "WWW-Authenticate", EST_REALM);
 		vouch_req_reply_text(r, 401, "authentication required: HTTP Basic device:token");
 		return false;
 	}
-	if (strncasecmp(h, "Basic ", 6) != 0) {
+	rc = vouch_est_basic_parse(h, device, hash);
+	if (rc == VOUCH_OK)
+		return true;
+	if (rc == VOUCH_ERR_UNSUPPORTED) {
 		why = "authentication must be HTTP Basic device:token";
-		goto out_refuse;
-	}
-	h += 6;
-	while (*h == ' ')
-		h++;
-	if (strlen(h) > EST_AUTH_MAX ||
-	    vouch_ca_base64_decode(h, strlen(h), EST_AUTH_MAX, &cred, &cred_len) != VOUCH_OK) {
+	} else if (rc == VOUCH_ERR_INVALID) {
 		why = "malformed HTTP Basic credentials";
-		goto out_refuse;
-	}
-	colon = memchr(cred, ':', cred_len);
-	if (colon == NULL || colon == (char *)cred ||
-	    (size_t)(colon - (char *)cred) > VOUCH_STORE_DEVICE_MAX ||
-	    memchr(cred, '\0', cred_len) != NULL) {
-		why = "malformed HTTP Basic credentials";
-		goto out_refuse;
-	}
-	memcpy(device, cred, (size_t)(colon - (char *)cred));
-	device[colon - (char *)cred] = '\0';
-	if (vouch_sha256(colon + 1, cred_len - (size_t)(colon + 1 - (char *)cred), hash) !=
-	    VOUCH_OK) {
+	} else {
 		vouch_req_reply_text(r, 500, "internal error");
-		goto out_wipe;
+		return false;
 	}
-	ok = true;
-	goto out_wipe;
-
-out_refuse:
 	vouch_req_header(r, "WWW-Authenticate", EST_REALM);
 	vouch_req_reply_text(r, 401, why);
-out_wipe:
-	if (cred != NULL)
-		vouch_wipe(cred, cred_len);
-	free(cred);
-	return ok;
+	return false;
 }
 
 static void reply_token_refusal(struct vouch_req *r, int rc)
@@ -398,8 +414,7 @@ static bool reenroll_auth(struct vouch_req *r, struct vouch_store_cert *rec)
 	return false;
 }
 
-/* RFC 7030 4.2.2: the subject of the CSR is the subject of the certificate being renewed. */
-static bool same_subject(const uint8_t *csr, size_t csr_len, X509 *cert)
+bool vouch_est_same_subject(const uint8_t *csr, size_t csr_len, X509 *cert)
 {
 	const unsigned char *p = csr;
 	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)csr_len);
@@ -469,7 +484,7 @@ static void est_simplereenroll(struct vouch_req *r)
 	}
 	if (!body_csr(r, &csr, &csr_len))
 		goto out_free;
-	if (!same_subject(csr, csr_len, r->peer)) {
+	if (!vouch_est_same_subject(csr, csr_len, r->peer)) {
 		/* A CSR that does not parse is reported as such by the CA below. */
 		const unsigned char *p = csr;
 		X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)csr_len);

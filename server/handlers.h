@@ -77,4 +77,17 @@ void vouch_est_handle(struct vouch_req *r);
 void vouch_api_handle(struct vouch_req *r);
 void vouch_pki_http_handle(struct vouch_req *r);
 
+/* EST request parsing, apart from answering (so fuzz/fuzz_est_body.c reaches it directly). */
+
+/* The simpleenroll Authorization header, "Basic " base64(device ":" token): on success device is
+ * the id (1..VOUCH_STORE_DEVICE_MAX bytes, no ':') and hash the token's SHA-256 (the decoded
+ * token is wiped). VOUCH_ERR_UNSUPPORTED: another scheme; VOUCH_ERR_INVALID: malformed. */
+int vouch_est_basic_parse(const char *header, char device[VOUCH_STORE_DEVICE_MAX + 1],
+                          uint8_t hash[VOUCH_STORE_TOKEN_HASH_LEN]);
+/* An enrolment body, base64 (line breaks allowed) of a DER CSR of at most VOUCH_CA_CSR_MAX
+ * bytes: errors as vouch_ca_base64_decode(). */
+int vouch_est_csr_decode(const uint8_t *body, size_t body_len, uint8_t **der, size_t *der_len);
+/* RFC 7030 4.2.2: the CSR (DER, no trailing bytes) asks for the subject of cert. */
+bool vouch_est_same_subject(const uint8_t *csr, size_t csr_len, X509 *cert);
+
 #endif

@@ -342,6 +342,17 @@ for fd in "${fds[@]}"; do
 done
 vouchd_up && ok "vouchd answers after the slow clients" || fatal "vouchd is down after slow clients"
 
+# The site's own certificates cannot be revoked (or enrolled for) through the API: revoking the
+# admin certificate would lock the operator out.
+rc=0
+"$vouch" --data "$site" cert revoke --device admin >"$work/out" 2>&1 || rc=$?
+check_eq "revoking the admin device is refused (exit 1)" "$rc" 1
+grep -q reserved "$work/out" && ok "the refusal says why" || not_ok "no reason in: $(cat "$work/out")"
+rc=0
+"$vouch" --data "$site" enrol-token create --device vouchd >"$work/out" 2>&1 || rc=$?
+check_eq "an enrolment token for a reserved id is refused (exit 1)" "$rc" 1
+check "the admin API still answers" "$vouch" --data "$site" ca show
+
 kill -0 "$vouchd_pid" 2>/dev/null && ok "vouchd still running" || not_ok "vouchd died"
 if grep -v '^# ' "$log" | grep -qv '^{.*}$'; then
 	not_ok "vouchd's stderr has lines that are not JSON objects"
