@@ -566,3 +566,44 @@ int vouch_cose_tbs_build(struct vouch_cose_tbs *s, const char *context, const ui
 	s->iov[5] = (struct vouch_iov){payload, payload_len};
 	return VOUCH_OK;
 }
+
+int vouch_cose_decode_sign_mac(const uint8_t *buf, size_t len, uint64_t tag,
+                               struct vouch_cose_headers *hdr, const uint8_t **payload,
+                               size_t *payload_len, const uint8_t **last, size_t *last_len)
+{
+	struct vouch_cbor_reader r;
+	enum vouch_cbor_type type;
+	int rc = VOUCH_ERR_INTERNAL;
+
+	memset(hdr, 0, sizeof(*hdr));
+	*payload = *last = NULL;
+	*payload_len = *last_len = 0;
+	rc = vouch_cose_open(buf, len, tag, 4, &r);
+	if (rc != VOUCH_OK)
+		return rc;
+	rc = vouch_cose_headers_read(&r, hdr);
+	if (rc != VOUCH_OK)
+		goto out_clear;
+	rc = vouch_cbor_peek(&r, &type);
+	if (rc != VOUCH_OK)
+		goto out_clear;
+	if (type == VOUCH_CBOR_NULL)
+		rc = vouch_cbor_read_null(&r);
+	else if (type == VOUCH_CBOR_BSTR)
+		rc = vouch_cbor_read_bstr(&r, payload, payload_len);
+	else
+		rc = VOUCH_ERR_COSE_STRUCTURE;
+	if (rc != VOUCH_OK)
+		goto out_clear;
+	if (vouch_cbor_read_bstr(&r, last, last_len) != VOUCH_OK) {
+		rc = VOUCH_ERR_COSE_STRUCTURE;
+		goto out_clear;
+	}
+	return VOUCH_OK;
+
+out_clear:
+	memset(hdr, 0, sizeof(*hdr));
+	*payload = *last = NULL;
+	*payload_len = *last_len = 0;
+	return rc;
+}

@@ -59,6 +59,15 @@ int vouch_cose_tbs_build(struct vouch_cose_tbs *s, const char *context, const ui
                          size_t prot_len, const uint8_t *aad, size_t aad_len,
                          const uint8_t *payload, size_t payload_len);
 
+/*
+ * Decode the shape COSE_Sign1 and COSE_Mac0 share: [protected, unprotected, payload / nil, bstr]
+ * with the given tag (or none). A nil payload leaves *payload NULL. On failure every output is
+ * zeroed.
+ */
+int vouch_cose_decode_sign_mac(const uint8_t *buf, size_t len, uint64_t tag,
+                               struct vouch_cose_headers *hdr, const uint8_t **payload,
+                               size_t *payload_len, const uint8_t **last, size_t *last_len);
+
 /* ---- lib/cose_aead.c ---- */
 
 /*

@@ -92,42 +92,10 @@ out_wipe:
 
 int vouch_cose_mac0_decode(const uint8_t *buf, size_t len, struct vouch_cose_mac0 *msg)
 {
-	struct vouch_cbor_reader r;
-	enum vouch_cbor_type type;
-	int rc = VOUCH_ERR_INTERNAL;
-
 	if (msg == NULL)
 		return VOUCH_ERR_INVALID;
-	memset(msg, 0, sizeof(*msg));
-	rc = vouch_cose_open(buf, len, VOUCH_COSE_TAG_MAC0, 4, &r);
-	if (rc != VOUCH_OK)
-		return rc;
-	rc = vouch_cose_headers_read(&r, &msg->hdr);
-	if (rc != VOUCH_OK)
-		goto out_clear;
-
-	/* nil (a detached payload) decodes; verification then refuses it, as this API has no
-	 * way to pass the detached content. */
-	rc = vouch_cbor_peek(&r, &type);
-	if (rc != VOUCH_OK)
-		goto out_clear;
-	if (type == VOUCH_CBOR_NULL)
-		rc = vouch_cbor_read_null(&r);
-	else if (type == VOUCH_CBOR_BSTR)
-		rc = vouch_cbor_read_bstr(&r, &msg->payload, &msg->payload_len);
-	else
-		rc = VOUCH_ERR_COSE_STRUCTURE;
-	if (rc != VOUCH_OK)
-		goto out_clear;
-	if (vouch_cbor_read_bstr(&r, &msg->tag, &msg->tag_len) != VOUCH_OK) {
-		rc = VOUCH_ERR_COSE_STRUCTURE;
-		goto out_clear;
-	}
-	return VOUCH_OK;
-
-out_clear:
-	memset(msg, 0, sizeof(*msg));
-	return rc;
+	return vouch_cose_decode_sign_mac(buf, len, VOUCH_COSE_TAG_MAC0, &msg->hdr, &msg->payload,
+	                                  &msg->payload_len, &msg->tag, &msg->tag_len);
 }
 
 int vouch_cose_mac0_verify(const struct vouch_cose_mac0 *msg, const uint8_t *key, size_t key_len,

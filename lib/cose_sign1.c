@@ -82,40 +82,10 @@ int vouch_cose_sign1_create(const struct vouch_key *key, const struct vouch_cose
 
 int vouch_cose_sign1_decode(const uint8_t *buf, size_t len, struct vouch_cose_sign1 *msg)
 {
-	struct vouch_cbor_reader r;
-	enum vouch_cbor_type type;
-	int rc = VOUCH_ERR_INTERNAL;
-
 	if (msg == NULL)
 		return VOUCH_ERR_INVALID;
-	memset(msg, 0, sizeof(*msg));
-	rc = vouch_cose_open(buf, len, VOUCH_COSE_TAG_SIGN1, 4, &r);
-	if (rc != VOUCH_OK)
-		return rc;
-	rc = vouch_cose_headers_read(&r, &msg->hdr);
-	if (rc != VOUCH_OK)
-		goto out_clear;
-
-	rc = vouch_cbor_peek(&r, &type);
-	if (rc != VOUCH_OK)
-		goto out_clear;
-	if (type == VOUCH_CBOR_NULL)
-		rc = vouch_cbor_read_null(&r);
-	else if (type == VOUCH_CBOR_BSTR)
-		rc = vouch_cbor_read_bstr(&r, &msg->payload, &msg->payload_len);
-	else
-		rc = VOUCH_ERR_COSE_STRUCTURE;
-	if (rc != VOUCH_OK)
-		goto out_clear;
-	if (vouch_cbor_read_bstr(&r, &msg->signature, &msg->signature_len) != VOUCH_OK) {
-		rc = VOUCH_ERR_COSE_STRUCTURE;
-		goto out_clear;
-	}
-	return VOUCH_OK;
-
-out_clear:
-	memset(msg, 0, sizeof(*msg));
-	return rc;
+	return vouch_cose_decode_sign_mac(buf, len, VOUCH_COSE_TAG_SIGN1, &msg->hdr, &msg->payload,
+	                                  &msg->payload_len, &msg->signature, &msg->signature_len);
 }
 
 int vouch_cose_sign1_verify(const struct vouch_cose_sign1 *msg, const struct vouch_key *key,
