@@ -3,6 +3,7 @@
 #define VOUCH_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "vouch/crypto.h"
@@ -29,5 +30,11 @@ int cmd_enrol_token(const struct cli_site *site, int argc, char **argv);
 int cmd_cert(const struct cli_site *site, int argc, char **argv);
 int cmd_ca(const struct cli_site *site, int argc, char **argv);
 int cmd_events(const struct cli_site *site, int argc, char **argv);
+/* People (cmd_people.c): user, phone, credential, issuer-key, "policy explain". */
+int cmd_people(const struct cli_site *site, int argc, char **argv);
+void cmd_people_usage(FILE *f);
+/* Directory (cmd_dir.c): zone, resource, training, role, "policy load"; argv[0] is the word. */
+int cmd_dir(const struct cli_site *site, int argc, char **argv);
+void cmd_dir_usage(FILE *f);
 
 #endif

@@ -1,15 +1,14 @@
 /*
- * The admin CLI's HTTPS client: libcurl (OpenSSL flavour) with the admin key held in a PKCS#11
- * token. libcurl cannot load a key it cannot read, so CURLOPT_SSL_CTX_FUNCTION hands OpenSSL the
- * certificate and the token-backed EVP_PKEY directly; every TLS signature happens in the token.
+ * The admin CLI's HTTPS client: lib/https.c (libcurl, OpenSSL flavour) with the admin key held in
+ * a PKCS#11 token, whose EVP_PKEY the library hands to OpenSSL directly; every TLS signature
+ * happens in the token. This file finds the site, opens the token and speaks the admin API's
+ * conventions (the /api/v1 prefix, refusals shown to the operator).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "cli.h"
 #include "client.h"
 #include "vouch/common.h"
+#include "vouch/https.h"
 #include "vouch/log.h"
 #include "vouch/p11.h"
 
@@ -28,105 +28,24 @@
 #define ADMIN_KEY_LABEL   "admin"
 #define API_PREFIX        "/api/v1"
 
-#define MAX_REPLY      (64u << 20) /* a reply beyond this is not something vouchd sends */
-#define MAX_URL        2048
+#define MAX_URL        VOUCH_HTTPS_URL_MAX
 #define MAX_CONF       (64u << 10)
 #define TOKEN_ATTEMPTS 6
 #define CALL_TIMEOUT   300L /* seconds for a whole call: batch issuance can take a while */
 
-struct reply_buf {
-	char *p;
-	size_t len, cap;
-};
-
 struct cli_client {
-	bool curl_global; /* curl_global_init() done: curl_global_cleanup() owed */
-	CURL *curl;
+	struct vouch_https *http;
 	char base[MAX_URL]; /* https://host:port, no trailing slash */
 	char ca_file[PATH_MAX];
+	char cert_file[PATH_MAX];
 	X509 *cert;
 	struct vouch_p11 *token;
 	struct vouch_key key; /* the admin key: a handle into the token */
-	struct reply_buf reply;
-	char curl_err[CURL_ERROR_SIZE];
 };
-
-/* ---- jansson blocks wiped when freed ---- */
-
-union wipe_hdr {
-	size_t len;
-	max_align_t align;
-};
-
-static void *wipe_malloc(size_t n)
-{
-	union wipe_hdr *h;
-
-	if (n > SIZE_MAX - sizeof(*h))
-		return NULL;
-	h = malloc(sizeof(*h) + n);
-	if (h == NULL)
-		return NULL;
-	h->len = n;
-	return h + 1;
-}
-
-static void wipe_free(void *p)
-{
-	union wipe_hdr *h;
-
-	if (p == NULL)
-		return;
-	h = (union wipe_hdr *)p - 1;
-	vouch_wipe(p, h->len);
-	free(h);
-}
 
 void cli_json_wipe_on_free(void)
 {
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
-}
-
-/* ---- the reply buffer: grown by copy so no unwiped copy of a reply is left behind ---- */
-
-static void reply_reset(struct reply_buf *b)
-{
-	if (b->p != NULL)
-		vouch_wipe(b->p, b->cap);
-	free(b->p);
-	b->p = NULL;
-	b->len = 0;
-	b->cap = 0;
-}
-
-static size_t reply_write(char *data, size_t size, size_t nmemb, void *userp)
-{
-	struct reply_buf *b = userp;
-	size_t n = size * nmemb;
-	size_t cap;
-	char *p;
-
-	if (n > MAX_REPLY - b->len)
-		return 0; /* libcurl: CURLE_WRITE_ERROR */
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = malloc(cap);
-		if (p == NULL)
-			return 0;
-		if (b->p != NULL) {
-			memcpy(p, b->p, b->len);
-			vouch_wipe(b->p, b->cap);
-			free(b->p);
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
+	vouch_https_json_wipe_on_free();
 }
 
 /* ---- site files ---- */
@@ -318,80 +237,42 @@ out_module:
 	return rc;
 }
 
-/* ---- libcurl ---- */
+/* ---- the HTTPS client ---- */
 
-/* libcurl made an SSL_CTX for a new connection: give it the admin certificate and token key. */
-static CURLcode ssl_ctx_setup(CURL *curl, void *ssl_ctx, void *userp)
+static int setup_https(struct cli_client *c)
 {
-	struct cli_client *c = userp;
-	SSL_CTX *ctx = ssl_ctx;
+	struct vouch_https_config cfg = {
+	    .base_url = c->base,
+	    .ca_file = c->ca_file,
+	    .cert_file = c->cert_file,
+	    .key = &c->key,
+	    .user_agent = "vouch/" VOUCH_VERSION,
+	    .connect_timeout = 10L,
+	    .timeout = CALL_TIMEOUT,
+	};
+	int err = vouch_https_new(&cfg, &c->http);
 
-	(void)curl;
-	if (SSL_CTX_use_certificate(ctx, c->cert) != 1 ||
-	    SSL_CTX_use_PrivateKey(ctx, vouch_p11_key_evp(&c->key)) != 1) {
-		ERR_clear_error();
-		return CURLE_SSL_CERTPROBLEM;
-	}
-	return CURLE_OK;
-}
-
-static bool curl_has_openssl(void)
-{
-	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-
-	return v != NULL && v->ssl_version != NULL && strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
-}
-
-static int setup_curl(struct cli_client *c)
-{
-	CURL *h;
-	CURLcode e = CURLE_OK;
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	switch (err) {
+	case VOUCH_OK:
+		return CLI_OK;
+	case VOUCH_ERR_INTERNAL:
 		fprintf(stderr, "vouch: libcurl failed to initialise\n");
-		return CLI_ERROR;
+		break;
+	case VOUCH_ERR_UNSUPPORTED:
+		fprintf(stderr, "vouch: libcurl is not built with OpenSSL (libcurl4-openssl-dev) "
+		                "or lacks a feature vouch needs\n");
+		break;
+	default:
+		fprintf(stderr, "vouch: cannot set up the HTTPS client for %s: %s\n", c->base,
+		        vouch_strerror(err));
+		break;
 	}
-	c->curl_global = true;
-	if (!curl_has_openssl()) {
-		fprintf(stderr,
-		        "vouch: libcurl is not built with OpenSSL (libcurl4-openssl-dev)\n");
-		return CLI_ERROR;
-	}
-	h = curl_easy_init();
-	if (h == NULL) {
-		fprintf(stderr, "vouch: libcurl failed to initialise\n");
-		return CLI_ERROR;
-	}
-	c->curl = h;
-	/* Each setopt below cannot fail but for out-of-memory or a libcurl without the feature. */
-	e |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
-	e |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	e |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	e |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	e |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	e |= curl_easy_setopt(h, CURLOPT_TIMEOUT, CALL_TIMEOUT);
-	e |= curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	/* Trust the site's own CA hierarchy, nothing from the system store. */
-	e |= curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	e |= curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-	e |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	e |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	e |= curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_setup);
-	e |= curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, c);
-	e |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_write);
-	e |= curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->reply);
-	e |= curl_easy_setopt(h, CURLOPT_USERAGENT, "vouch/" VOUCH_VERSION);
-	if (e != CURLE_OK) {
-		fprintf(stderr, "vouch: libcurl lacks a feature vouch needs\n");
-		return CLI_ERROR;
-	}
-	return CLI_OK;
+	return CLI_ERROR;
 }
 
 int cli_client_open(const struct cli_site *site, struct cli_client **out)
 {
 	struct cli_client *c;
-	char path[PATH_MAX];
 	size_t n;
 	int rc = CLI_ERROR;
 
@@ -419,12 +300,13 @@ int cli_client_open(const struct cli_site *site, struct cli_client **out)
 	while (n > 8 && c->base[n - 1] == '/')
 		c->base[--n] = '\0';
 	if (site_path(c->ca_file, sizeof(c->ca_file), site->data_dir, "ca/chain.pem") != CLI_OK ||
-	    site_path(path, sizeof(path), site->data_dir, "admin/admin.pem") != CLI_OK)
+	    site_path(c->cert_file, sizeof(c->cert_file), site->data_dir, "admin/admin.pem") !=
+	        CLI_OK)
 		goto out_free;
-	c->cert = read_cert(path);
+	c->cert = read_cert(c->cert_file);
 	if (c->cert == NULL)
 		goto out_free;
-	if (open_admin_key(c, site->data_dir) != CLI_OK || setup_curl(c) != CLI_OK)
+	if (open_admin_key(c, site->data_dir) != CLI_OK || setup_https(c) != CLI_OK)
 		goto out_free;
 	*out = c;
 	rc = CLI_OK;
@@ -438,12 +320,8 @@ void cli_client_free(struct cli_client *c)
 {
 	if (c == NULL)
 		return;
-	/* The SSL_CTXs hold references to the token key: they go before the token closes. */
-	if (c->curl != NULL)
-		curl_easy_cleanup(c->curl);
-	if (c->curl_global)
-		curl_global_cleanup();
-	reply_reset(&c->reply);
+	/* The connections hold references to the token key: they go before the token closes. */
+	vouch_https_free(c->http);
 	vouch_key_clear(&c->key);
 	vouch_p11_close(c->token);
 	X509_free(c->cert);
@@ -452,14 +330,7 @@ void cli_client_free(struct cli_client *c)
 
 char *cli_client_escape(struct cli_client *c, const char *s)
 {
-	char *e = curl_easy_escape(c->curl, s, 0);
-	char *copy;
-
-	if (e == NULL)
-		return NULL;
-	copy = strdup(e);
-	curl_free(e);
-	return copy;
+	return vouch_https_escape(c->http, s);
 }
 
 /* Server text to the terminal: printable ASCII only (no escape sequences), at most max bytes. */
@@ -470,13 +341,12 @@ static void put_printable(const char *s, size_t len, size_t max)
 }
 
 /* The server said no: show its status, error code and message. */
-static void print_refusal(long status, const struct reply_buf *b)
+static void print_refusal(const struct vouch_https_reply *r, const json_t *j)
 {
-	json_t *j = b->p != NULL ? json_loadb(b->p, b->len, 0, NULL) : NULL;
 	const char *code = json_string_value(json_object_get(j, "error"));
 	const char *msg = json_string_value(json_object_get(j, "message"));
 
-	fprintf(stderr, "vouch: refused by the server (HTTP %ld)", status);
+	fprintf(stderr, "vouch: refused by the server (HTTP %ld)", r->status);
 	if (code != NULL) {
 		fputs(": ", stderr);
 		put_printable(code, strlen(code), 64);
@@ -484,49 +354,22 @@ static void print_refusal(long status, const struct reply_buf *b)
 			fputs(": ", stderr);
 			put_printable(msg, strlen(msg), 400);
 		}
-	} else if (b->len > 0) {
+	} else if (r->len > 0) {
 		/* Not the API's JSON (an EST or proxy error): the start of the text. */
 		fputs(": ", stderr);
-		put_printable(b->p, b->len, 200);
+		put_printable(r->body, r->len, 200);
 	}
 	fputc('\n', stderr);
-	json_decref(j);
-}
-
-/* The request body as compact JSON in a malloc()ed string ("{}" for none). json_dumps() is not
- * used: its result belongs to jansson's (wiping) allocator, not to free(). */
-static char *body_text(const json_t *body)
-{
-	size_t n = body != NULL ? json_dumpb(body, NULL, 0, JSON_COMPACT) : 0;
-	char *text;
-
-	if (body != NULL && n == 0)
-		return NULL;
-	text = malloc(n + 3);
-	if (text == NULL)
-		return NULL;
-	if (body == NULL) {
-		memcpy(text, "{}", 3);
-		return text;
-	}
-	if (json_dumpb(body, text, n, JSON_COMPACT) != n) {
-		free(text);
-		return NULL;
-	}
-	text[n] = '\0';
-	return text;
 }
 
 int cli_client_call(struct cli_client *c, const char *method, const char *path, json_t *body,
                     json_t **reply)
 {
-	struct curl_slist *hdrs = NULL, *h2;
+	struct vouch_https_reply raw = {0};
 	char url[MAX_URL];
-	char *text = NULL;
+	json_t *j = NULL;
 	json_error_t jerr;
-	long status = 0;
-	CURLcode e = CURLE_OK;
-	int n, rc = CLI_ERROR;
+	int n, err, rc = CLI_ERROR;
 
 	*reply = NULL;
 	n = snprintf(url, sizeof(url), "%s%s%s", c->base, API_PREFIX, path);
@@ -534,52 +377,35 @@ int cli_client_call(struct cli_client *c, const char *method, const char *path, 
 		fprintf(stderr, "vouch: request URL too long\n");
 		return CLI_ERROR;
 	}
-	reply_reset(&c->reply);
-	c->curl_err[0] = '\0';
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	if (strcmp(method, "POST") == 0) {
-		text = body_text(body);
-		h2 = hdrs ? curl_slist_append(hdrs, "Content-Type: application/json") : NULL;
-		if (text == NULL || h2 == NULL)
-			goto out_free;
-		hdrs = h2;
-		e |= curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
-		e |= curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-	} else {
-		e |= curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-	}
-	if (hdrs == NULL)
-		goto out_free;
-	e |= curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	e |= curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-	if (e != CURLE_OK) {
+	err = vouch_https_json(c->http, method, url + strlen(c->base), body, &raw, &j);
+	if (err == VOUCH_ERR_INVALID) {
 		fprintf(stderr, "vouch: libcurl refused the request options\n");
-		goto out_free;
+		goto out_reply;
 	}
-	e = curl_easy_perform(c->curl);
-	if (e != CURLE_OK) {
+	if (err != VOUCH_OK) {
 		fprintf(stderr, "vouch: %s %s: %s\n", method, url,
-		        c->curl_err[0] ? c->curl_err : curl_easy_strerror(e));
-		goto out_free;
+		        vouch_https_last_error(c->http)[0] ? vouch_https_last_error(c->http)
+		                                           : vouch_strerror(err));
+		goto out_reply;
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200 || status > 299) {
-		print_refusal(status, &c->reply);
+	if (raw.status < 200 || raw.status > 299) {
+		print_refusal(&raw, j);
 		rc = CLI_INVALID;
-		goto out_free;
+		goto out_reply;
 	}
-	*reply = json_loadb(c->reply.p ? c->reply.p : "", c->reply.len, 0, &jerr);
-	if (*reply == NULL) {
+	if (j == NULL) {
+		/* Parsed once more only for jansson's account of what is wrong. */
+		json_decref(json_loadb(raw.body ? raw.body : "", raw.len, 0, &jerr));
 		fprintf(stderr, "vouch: %s %s: the reply is not JSON (%s)\n", method, url,
 		        jerr.text);
-		goto out_free;
+		goto out_reply;
 	}
+	*reply = j;
+	j = NULL;
 	rc = CLI_OK;
-out_free:
+out_reply:
 	/* The reply may carry a one-time token: wipe the raw copy as soon as it is parsed. */
-	reply_reset(&c->reply);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hdrs);
-	free(text);
+	vouch_https_reply_clear(&raw);
+	json_decref(j);
 	return rc;
 }

@@ -29,6 +29,12 @@ static void usage(FILE *f)
 	    "  vouch --data DIR ca show [--pem]         the CA certificates, CRL number\n"
 	    "  vouch --data DIR events [--after SEQ] [--limit N]\n"
 	    "                                          the site's event log\n"
+	    "\n");
+	cmd_people_usage(f);
+	fprintf(f, "\n");
+	cmd_dir_usage(f);
+	fprintf(
+	    f,
 	    "\n"
 	    "  The server is the https line of DIR/vouchd.addr (written by the running vouchd)\n"
 	    "  or --server URL; it is trusted through DIR/ca/chain.pem. The client presents\n"
@@ -127,6 +133,14 @@ int main(int argc, char **argv)
 		return cmd_ca(&site, argc, argv);
 	if (strcmp(argv[0], "events") == 0)
 		return cmd_events(&site, argc, argv);
+	if (strcmp(argv[0], "user") == 0 || strcmp(argv[0], "phone") == 0 ||
+	    strcmp(argv[0], "credential") == 0 || strcmp(argv[0], "issuer-key") == 0 ||
+	    (strcmp(argv[0], "policy") == 0 && argc > 1 && strcmp(argv[1], "explain") == 0))
+		return cmd_people(&site, argc, argv);
+	if (strcmp(argv[0], "zone") == 0 || strcmp(argv[0], "resource") == 0 ||
+	    strcmp(argv[0], "training") == 0 || strcmp(argv[0], "role") == 0 ||
+	    strcmp(argv[0], "policy") == 0)
+		return cmd_dir(&site, argc, argv);
 	fprintf(stderr, "vouch: unknown command '%s'\n", argv[0]);
 	usage(stderr);
 	return CLI_ERROR;

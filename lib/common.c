@@ -54,6 +54,16 @@ const char *vouch_strerror(int err)
 	case VOUCH_ERR_STORE_TOKEN_EXPIRED: return "store: enrolment token expired";
 	case VOUCH_ERR_STORE_VERSION: return "store: database schema newer than this program";
 	case VOUCH_ERR_STORE_BUSY: return "store: database busy";
+	case VOUCH_ERR_STORE_CONFLICT: return "store: record changed since it was read";
+	case VOUCH_ERR_STORE_IN_USE: return "store: record still in use";
+	case VOUCH_ERR_POLICY_FORMAT: return "policy: malformed permissions";
+	case VOUCH_ERR_CRED_FORMAT: return "credential: malformed claims";
+	case VOUCH_ERR_REVLIST_FORMAT: return "revocation list: malformed";
+	case VOUCH_ERR_REVLIST_STALE: return "revocation list: older than the one held";
+	case VOUCH_ERR_REVOKED: return "revoked";
+	case VOUCH_ERR_TZ: return "time zone rule not understood";
+	case VOUCH_ERR_AUTH: return "authentication failed";
+	case VOUCH_ERR_AUTH_LOCKED: return "authentication locked: too many failures";
 	case VOUCH_ERR_STORE_CORRUPT: return "store: not a vouch database, or corrupt";
 	}
 	return "unknown error";

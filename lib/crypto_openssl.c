@@ -127,6 +127,63 @@ out_drain:
 	return rc;
 }
 
+void vouch_sha256_clear(struct vouch_sha256_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	EVP_MD_CTX_free(ctx->h);
+	ctx->h = NULL;
+}
+
+int vouch_sha256_init(struct vouch_sha256_ctx *ctx)
+{
+	EVP_MD_CTX *md;
+
+	if (ctx == NULL)
+		return VOUCH_ERR_INVALID;
+	ctx->h = NULL;
+	md = EVP_MD_CTX_new();
+	if (md == NULL) {
+		drain_openssl_errors();
+		return VOUCH_ERR_NOMEM;
+	}
+	if (EVP_DigestInit_ex2(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		drain_openssl_errors();
+		return VOUCH_ERR_CRYPTO;
+	}
+	ctx->h = md;
+	return VOUCH_OK;
+}
+
+int vouch_sha256_update(struct vouch_sha256_ctx *ctx, const void *data, size_t len)
+{
+	if (ctx == NULL || ctx->h == NULL || (data == NULL && len > 0))
+		return VOUCH_ERR_INVALID;
+	if (len > 0 && EVP_DigestUpdate(ctx->h, data, len) != 1) {
+		drain_openssl_errors();
+		vouch_sha256_clear(ctx);
+		return VOUCH_ERR_CRYPTO;
+	}
+	return VOUCH_OK;
+}
+
+int vouch_sha256_final(struct vouch_sha256_ctx *ctx, uint8_t out[VOUCH_SHA256_LEN])
+{
+	int rc = VOUCH_ERR_CRYPTO;
+
+	if (ctx == NULL || ctx->h == NULL || out == NULL)
+		return VOUCH_ERR_INVALID;
+	if (EVP_DigestFinal_ex(ctx->h, out, NULL) == 1)
+		rc = VOUCH_OK;
+	if (rc != VOUCH_OK) {
+		drain_openssl_errors();
+		vouch_wipe(out, VOUCH_SHA256_LEN);
+	}
+	vouch_sha256_clear(ctx);
+	return rc;
+}
+
 int vouch_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
                       uint8_t out[VOUCH_SHA256_LEN])
 {
@@ -826,13 +883,42 @@ int vouch_key_import_public(struct vouch_key *key, enum vouch_key_type type, con
 }
 
 /* The public point of an EC key as SEC1 uncompressed, whatever encoding it was imported from. */
+/*
+ * A key held in a PKCS#11 token (libp11) is a legacy EC_KEY with its own method: the provider
+ * parameter getters do not reach its public point, but its SubjectPublicKeyInfo encodes. Decode
+ * that into an ordinary public key and ask that one.
+ */
+static EVP_PKEY *plain_public(const EVP_PKEY *pkey)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *plain = NULL;
+	int len = i2d_PUBKEY((EVP_PKEY *)pkey, &der);
+
+	if (len > 0) {
+		p = der;
+		plain = d2i_PUBKEY(NULL, &p, len);
+	}
+	OPENSSL_free(der);
+	return plain;
+}
+
 static int p256_point(const EVP_PKEY *pkey, uint8_t out[VOUCH_P256_POINT_LEN])
 {
 	int rc = VOUCH_ERR_CRYPTO;
 	BIGNUM *x = NULL, *y = NULL;
+	EVP_PKEY *plain = NULL;
 
-	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
-	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1)
+	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1) {
+		ERR_clear_error();
+		plain = plain_public(pkey);
+		if (plain == NULL)
+			goto out_free;
+		pkey = plain;
+		if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1)
+			goto out_free;
+	}
+	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1)
 		goto out_free;
 	out[0] = POINT_CONVERSION_UNCOMPRESSED;
 	if (BN_bn2binpad(x, out + 1, P256_COORD_LEN) != P256_COORD_LEN ||
@@ -842,6 +928,7 @@ static int p256_point(const EVP_PKEY *pkey, uint8_t out[VOUCH_P256_POINT_LEN])
 out_free:
 	BN_free(x);
 	BN_free(y);
+	EVP_PKEY_free(plain);
 	if (rc != VOUCH_OK)
 		drain_openssl_errors();
 	return rc;

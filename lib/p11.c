@@ -578,14 +578,19 @@ out_close:
 	return rc;
 }
 
-int vouch_p11_token_create(const char *module, const char *label, const char *user_pin_path,
-                           const char *so_pin_path)
+/*
+ * Both ways of creating a token: the user PIN is either generated and written to user_pin_path,
+ * or given (given_pin, user_pin_path NULL) and written nowhere.
+ */
+static int token_create(const char *module, const char *label, const char *user_pin_path,
+                        const char *given_pin, const char *so_pin_path)
 {
 	int rc = VOUCH_ERR_INTERNAL;
 	struct p11_module *m = NULL;
 	CK_UTF8CHAR padded[VOUCH_P11_TOKEN_LABEL_MAX];
 	char user_pin[VOUCH_P11_PIN_LEN + 1];
 	char so_pin[VOUCH_P11_PIN_LEN + 1];
+	const char *upin = given_pin != NULL ? given_pin : user_pin;
 	CK_SLOT_ID found = 0;
 	CK_SLOT_ID free_slot = 0;
 	bool has_found = false;
@@ -594,10 +599,11 @@ int vouch_p11_token_create(const char *module, const char *label, const char *us
 	bool wrote_so = false;
 	CK_RV rv;
 
-	if (user_pin_path == NULL || so_pin_path == NULL ||
-	    strcmp(user_pin_path, so_pin_path) == 0 || pad_label(label, padded) != VOUCH_OK)
+	if ((user_pin_path == NULL) == (given_pin == NULL) || so_pin_path == NULL ||
+	    (user_pin_path != NULL && strcmp(user_pin_path, so_pin_path) == 0) ||
+	    pad_label(label, padded) != VOUCH_OK)
 		return VOUCH_ERR_INVALID;
-	if (file_exists(user_pin_path) || file_exists(so_pin_path)) {
+	if ((user_pin_path != NULL && file_exists(user_pin_path)) || file_exists(so_pin_path)) {
 		vouch_log(VOUCH_LOG_ERROR, "p11.token.refuse", "token", label, "why",
 		          "PIN file exists", NULL);
 		return VOUCH_ERR_P11_EXISTS;
@@ -630,17 +636,19 @@ int vouch_p11_token_create(const char *module, const char *label, const char *us
 	if (rc != VOUCH_OK)
 		goto out_wipe;
 	wrote_so = true;
-	rc = write_pin_file(user_pin_path, user_pin);
-	if (rc != VOUCH_OK)
-		goto out_wipe;
-	wrote_user = true;
+	if (user_pin_path != NULL) {
+		rc = write_pin_file(user_pin_path, user_pin);
+		if (rc != VOUCH_OK)
+			goto out_wipe;
+		wrote_user = true;
+	}
 	rc = VOUCH_ERR_P11;
 	rv = m->fn->C_InitToken(free_slot, (CK_UTF8CHAR_PTR)so_pin, VOUCH_P11_PIN_LEN, padded);
 	if (rv != CKR_OK) {
 		log_rv("C_InitToken", rv);
 		goto out_wipe;
 	}
-	rc = init_user_pin(m, label, so_pin, user_pin);
+	rc = init_user_pin(m, label, so_pin, upin);
 	if (rc == VOUCH_OK)
 		vouch_log(VOUCH_LOG_INFO, "p11.token.create", "token", label, NULL);
 out_wipe:
@@ -659,18 +667,47 @@ out_unlock:
 	return rc;
 }
 
-/* Log in our session with the PIN from pin_path; the PIN is wiped before returning. */
-static int login_user(struct vouch_p11 *p, const char *pin_path)
+int vouch_p11_token_create(const char *module, const char *label, const char *user_pin_path,
+                           const char *so_pin_path)
+{
+	if (user_pin_path == NULL)
+		return VOUCH_ERR_INVALID;
+	return token_create(module, label, user_pin_path, NULL, so_pin_path);
+}
+
+static bool user_pin_ok(const char *pin)
+{
+	size_t len = pin != NULL ? strnlen(pin, VOUCH_P11_USER_PIN_MAX + 1) : 0;
+
+	return len >= VOUCH_P11_USER_PIN_MIN && len <= VOUCH_P11_USER_PIN_MAX;
+}
+
+int vouch_p11_token_create_pin(const char *module, const char *label, const char *user_pin,
+                               const char *so_pin_path)
+{
+	if (!user_pin_ok(user_pin))
+		return VOUCH_ERR_INVALID;
+	return token_create(module, label, NULL, user_pin, so_pin_path);
+}
+
+/* Log in our session with the PIN given, or else the one from pin_path; a PIN read from the file
+ * is wiped before returning (a given one is the caller's to wipe). */
+static int login_user(struct vouch_p11 *p, const char *pin_path, const char *given_pin)
 {
 	char pin[PIN_FILE_MAX];
 	int rc = VOUCH_ERR_INTERNAL;
 	CK_RV rv;
 
-	rc = read_pin_file(pin_path, pin, sizeof(pin));
-	if (rc != VOUCH_OK)
-		return rc;
-	rv = p->mod->fn->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-	vouch_wipe(pin, sizeof(pin));
+	if (given_pin != NULL) {
+		rv = p->mod->fn->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)given_pin,
+		                         strlen(given_pin));
+	} else {
+		rc = read_pin_file(pin_path, pin, sizeof(pin));
+		if (rc != VOUCH_OK)
+			return rc;
+		rv = p->mod->fn->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
+		vouch_wipe(pin, sizeof(pin));
+	}
 	switch (rv) {
 	case CKR_OK:
 	case CKR_USER_ALREADY_LOGGED_IN:
@@ -731,8 +768,9 @@ static void token_destroy(struct vouch_p11 *p)
 	free(p);
 }
 
-int vouch_p11_open(struct vouch_p11 **out, const char *module, const char *label,
-                   const char *pin_path)
+/* Both ways of opening a token: with the PIN of pin_path, or with given_pin (pin_path NULL). */
+static int token_open(struct vouch_p11 **out, const char *module, const char *label,
+                      const char *pin_path, const char *given_pin)
 {
 	int rc = VOUCH_ERR_INTERNAL;
 	struct p11_module *m = NULL;
@@ -743,13 +781,23 @@ int vouch_p11_open(struct vouch_p11 **out, const char *module, const char *label
 
 	if (out != NULL)
 		*out = NULL;
-	if (out == NULL || pin_path == NULL || pad_label(label, padded) != VOUCH_OK)
+	if (out == NULL || (pin_path == NULL) == (given_pin == NULL) ||
+	    pad_label(label, padded) != VOUCH_OK)
 		return VOUCH_ERR_INVALID;
 	pthread_mutex_lock(&registry_lock);
 	rc = module_acquire(module_path(module), &m);
 	if (rc != VOUCH_OK)
 		goto out_unlock;
 	for (p = m->tokens; p != NULL; p = p->next) {
+		if (strcmp(p->label, label) == 0 && given_pin != NULL) {
+			/* The session is logged in already, so a given PIN cannot be checked:
+			 * refused rather than taken on trust. */
+			vouch_log(VOUCH_LOG_ERROR, "p11.error", "call", "open", "token", label,
+			          "detail", "already open in this process", NULL);
+			rc = VOUCH_ERR_P11_EXISTS;
+			module_release(m);
+			goto out_unlock;
+		}
 		if (strcmp(p->label, label) == 0) {
 			/* Already open and logged in in this process: share it, but still insist
 			 * on a readable, private PIN file, as a first open would. */
@@ -794,7 +842,7 @@ int vouch_p11_open(struct vouch_p11 **out, const char *module, const char *label
 		rc = VOUCH_ERR_P11;
 		goto out_destroy;
 	}
-	rc = login_user(p, pin_path);
+	rc = login_user(p, pin_path, given_pin);
 	if (rc != VOUCH_OK)
 		goto out_destroy;
 	rc = attach_libp11(p);
@@ -807,6 +855,28 @@ out_destroy:
 out_unlock:
 	pthread_mutex_unlock(&registry_lock);
 	return rc;
+}
+
+int vouch_p11_open(struct vouch_p11 **out, const char *module, const char *label,
+                   const char *pin_path)
+{
+	if (pin_path == NULL) {
+		if (out != NULL)
+			*out = NULL;
+		return VOUCH_ERR_INVALID;
+	}
+	return token_open(out, module, label, pin_path, NULL);
+}
+
+int vouch_p11_open_pin(struct vouch_p11 **out, const char *module, const char *label,
+                       const char *pin)
+{
+	if (!user_pin_ok(pin)) {
+		if (out != NULL)
+			*out = NULL;
+		return VOUCH_ERR_INVALID;
+	}
+	return token_open(out, module, label, NULL, pin);
 }
 
 void vouch_p11_close(struct vouch_p11 *p11)
@@ -1177,4 +1247,163 @@ int vouch_p11_key_load(struct vouch_p11 *p11, const char *label, struct vouch_ke
 struct evp_pkey_st *vouch_p11_key_evp(const struct vouch_key *key)
 {
 	return key != NULL ? key->h.ptr : NULL;
+}
+
+/* ---- secret keys: sealing small secrets inside the token ---- */
+
+bool vouch_p11_object_exists(struct vouch_p11 *p11, const char *label)
+{
+	CK_OBJECT_HANDLE obj;
+
+	return p11 != NULL && check_key_label(label) == VOUCH_OK &&
+	       find_object(p11, (CK_OBJECT_CLASS)-1, label, &obj) == VOUCH_OK;
+}
+
+int vouch_p11_aes_generate(struct vouch_p11 *p11, const char *label)
+{
+	static const CK_BBOOL yes = CK_TRUE;
+	static const CK_BBOOL no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ULONG value_len = 32;
+	CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	CK_RV rv;
+
+	if (p11 == NULL || check_key_label(label) != VOUCH_OK)
+		return VOUCH_ERR_INVALID;
+	if (vouch_p11_object_exists(p11, label))
+		return VOUCH_ERR_P11_EXISTS;
+	{
+		CK_ATTRIBUTE tmpl[] = {
+		    ATTR(CKA_CLASS, &cls, sizeof(cls)),
+		    ATTR(CKA_KEY_TYPE, &kt, sizeof(kt)),
+		    ATTR(CKA_VALUE_LEN, &value_len, sizeof(value_len)),
+		    ATTR(CKA_TOKEN, &yes, sizeof(yes)),
+		    ATTR(CKA_PRIVATE, &yes, sizeof(yes)),
+		    ATTR(CKA_SENSITIVE, &yes, sizeof(yes)),
+		    ATTR(CKA_EXTRACTABLE, &no, sizeof(no)),
+		    ATTR(CKA_ENCRYPT, &yes, sizeof(yes)),
+		    ATTR(CKA_DECRYPT, &yes, sizeof(yes)),
+		    ATTR(CKA_WRAP, &no, sizeof(no)),
+		    ATTR(CKA_UNWRAP, &no, sizeof(no)),
+		    ATTR(CKA_LABEL, label, strlen(label)),
+		};
+
+		rv = p11->mod->fn->C_GenerateKey(p11->session, &mech, tmpl, VOUCH_ARRAY_LEN(tmpl),
+		                                 &key);
+	}
+	if (rv != CKR_OK) {
+		log_rv("C_GenerateKey", rv);
+		return rv == CKR_MECHANISM_INVALID ? VOUCH_ERR_UNSUPPORTED : VOUCH_ERR_P11;
+	}
+	vouch_log(VOUCH_LOG_INFO, "p11.key.generate", "token", p11->label, "key", label, "type",
+	          "AES-256", NULL);
+	return VOUCH_OK;
+}
+
+/* One AES-GCM operation with the token key; in/out as C_Encrypt / C_Decrypt take them. */
+static int gcm_op(struct vouch_p11 *p11, const char *label, bool seal, const uint8_t iv[12],
+                  const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                  uint8_t *out, CK_ULONG *out_len)
+{
+	CK_FUNCTION_LIST *fn;
+	CK_OBJECT_HANDLE key;
+	CK_GCM_PARAMS gcm;
+	CK_MECHANISM mech;
+	CK_RV rv;
+	int rc = find_object(p11, CKO_SECRET_KEY, label, &key);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	fn = p11->mod->fn;
+	memset(&gcm, 0, sizeof(gcm));
+	gcm.iv_ptr = (unsigned char *)iv;
+	gcm.iv_len = VOUCH_P11_SEAL_IV;
+	gcm.iv_bits = 8 * VOUCH_P11_SEAL_IV;
+	gcm.aad_ptr = (unsigned char *)aad;
+	gcm.aad_len = aad_len;
+	gcm.tag_bits = 8 * VOUCH_P11_SEAL_TAG;
+	mech.mechanism = CKM_AES_GCM;
+	mech.pParameter = &gcm;
+	mech.ulParameterLen = sizeof(gcm);
+	rv = seal ? fn->C_EncryptInit(p11->session, &mech, key)
+	          : fn->C_DecryptInit(p11->session, &mech, key);
+	if (rv != CKR_OK) {
+		log_rv(seal ? "C_EncryptInit" : "C_DecryptInit", rv);
+		return rv == CKR_MECHANISM_INVALID ? VOUCH_ERR_UNSUPPORTED : VOUCH_ERR_P11;
+	}
+	rv = seal ? fn->C_Encrypt(p11->session, (CK_BYTE *)in, in_len, out, out_len)
+	          : fn->C_Decrypt(p11->session, (CK_BYTE *)in, in_len, out, out_len);
+	if (rv == CKR_OK)
+		return VOUCH_OK;
+	/* A failed C_Decrypt of a GCM message, once C_DecryptInit accepted key and parameters, is
+	 * an authentication failure (SoftHSM2 2.6 says CKR_GENERAL_ERROR for a bad tag). */
+	if (!seal && (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE ||
+	              rv == CKR_FUNCTION_FAILED || rv == CKR_GENERAL_ERROR))
+		return VOUCH_ERR_VERIFY;
+	log_rv(seal ? "C_Encrypt" : "C_Decrypt", rv);
+	return VOUCH_ERR_P11;
+}
+
+int vouch_p11_seal(struct vouch_p11 *p11, const char *label, const uint8_t *aad, size_t aad_len,
+                   const uint8_t *pt, size_t pt_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+	CK_ULONG n;
+	int rc;
+
+	if (out_len != NULL)
+		*out_len = 0;
+	if (p11 == NULL || check_key_label(label) != VOUCH_OK || out == NULL || out_len == NULL ||
+	    (pt == NULL && pt_len > 0) || (aad == NULL && aad_len > 0))
+		return VOUCH_ERR_INVALID;
+	if (cap < VOUCH_P11_SEAL_IV + pt_len + VOUCH_P11_SEAL_TAG)
+		return VOUCH_ERR_BUFFER;
+	rc = vouch_random(out, VOUCH_P11_SEAL_IV);
+	if (rc != VOUCH_OK)
+		return rc;
+	n = (CK_ULONG)(cap - VOUCH_P11_SEAL_IV);
+	rc = gcm_op(p11, label, true, out, aad, aad_len, pt, pt_len, out + VOUCH_P11_SEAL_IV, &n);
+	if (rc != VOUCH_OK) {
+		vouch_wipe(out, cap);
+		return rc;
+	}
+	*out_len = VOUCH_P11_SEAL_IV + n;
+	return VOUCH_OK;
+}
+
+int vouch_p11_unseal(struct vouch_p11 *p11, const char *label, const uint8_t *aad, size_t aad_len,
+                     const uint8_t *sealed, size_t sealed_len, uint8_t *out, size_t cap,
+                     size_t *out_len)
+{
+	CK_ULONG n;
+	int rc;
+
+	if (out_len != NULL)
+		*out_len = 0;
+	if (p11 == NULL || check_key_label(label) != VOUCH_OK || sealed == NULL || out == NULL ||
+	    out_len == NULL || (aad == NULL && aad_len > 0))
+		return VOUCH_ERR_INVALID;
+	if (sealed_len < VOUCH_P11_SEAL_IV + VOUCH_P11_SEAL_TAG)
+		return VOUCH_ERR_VERIFY;
+	if (cap < sealed_len - VOUCH_P11_SEAL_IV - VOUCH_P11_SEAL_TAG)
+		return VOUCH_ERR_BUFFER;
+	/* SoftHSM2 writes the plaintext only once the tag checks; give it room for the tag too. */
+	{
+		uint8_t tmp[VOUCH_P11_SEAL_MAX];
+
+		if (sealed_len - VOUCH_P11_SEAL_IV > sizeof(tmp))
+			return VOUCH_ERR_BUFFER;
+		n = sizeof(tmp);
+		rc = gcm_op(p11, label, false, sealed, aad, aad_len, sealed + VOUCH_P11_SEAL_IV,
+		            sealed_len - VOUCH_P11_SEAL_IV, tmp, &n);
+		if (rc == VOUCH_OK && n > cap)
+			rc = VOUCH_ERR_BUFFER;
+		if (rc == VOUCH_OK) {
+			memcpy(out, tmp, n);
+			*out_len = n;
+		}
+		vouch_wipe(tmp, sizeof(tmp));
+	}
+	return rc;
 }

@@ -1,7 +1,9 @@
 #!/bin/sh
 # make demo: the main job, end to end with the real programs. It grows with every capability:
 # credentials as CWTs (issued, inspected, verified, refused when they should be), then a site's
-# PKI (scripts/demo-pki.sh: vouchd, EST with openssl + curl, CRL, OCSP, revocation).
+# PKI (scripts/demo-pki.sh: vouchd, EST with openssl + curl, CRL, OCSP, revocation), then trusted
+# people (scripts/demo-people.sh: policy, password + TOTP, the phone wallet, credentials,
+# explanations, revocation).
 set -eu
 build="${1:-build}"
 vouch="$build/cli/vouch"
@@ -60,5 +62,6 @@ step "5. Interoperability: the signed CWT of RFC 8392 A.3, verified with the RFC
 	"$here/examples/rfc8392/a3-signed.cwt" | sed 's/^/   /'
 
 "$here/scripts/demo-pki.sh" "$build"
+"$here/scripts/demo-people.sh" "$build"
 
 printf '\ndemo: all steps behaved as expected\n'

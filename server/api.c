@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "api_dir.h"
 #include "handlers.h"
 #include "vouch/crypto.h"
 #include "vouch/log.h"
@@ -39,7 +40,7 @@ static bool device_reserved(const char *id)
 }
 
 /* Device ids end up in CNs, URLs, HTTP Basic user names and logs: keep them plain. */
-static bool device_id_ok(const char *s)
+bool vouch_api_id_ok(const char *s)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
 
@@ -54,7 +55,7 @@ static bool device_id_ok(const char *s)
 	return true;
 }
 
-static json_t *iso_or_null(bool present, int64_t t)
+json_t *vouch_api_iso_or_null(bool present, int64_t t)
 {
 	char iso[VOUCH_STORE_TIME_LEN];
 
@@ -74,13 +75,13 @@ static json_t *cert_summary(const struct vouch_store_cert *c, int64_t now)
 	                 "subject", c->subject, "device", c->device, "profile", c->profile,
 	                 "not_before", nb, "not_after", na, "status",
 	                 vouch_store_status_name(vouch_store_cert_status_at(c, now)), "revoked_at",
-	                 iso_or_null(c->revoked, c->revoked_at), "reason",
+	                 vouch_api_iso_or_null(c->revoked, c->revoked_at), "reason",
 	                 c->revoked ? json_string(c->reason) : json_null());
 }
 
 /* The JSON object of a request body; answers 400 itself when there is none. An empty body is
  * an empty object when allow_empty. */
-static json_t *body_object(struct vouch_req *r, bool allow_empty)
+json_t *vouch_api_body_object(struct vouch_req *r, bool allow_empty)
 {
 	json_error_t err;
 	json_t *obj;
@@ -103,8 +104,8 @@ static json_t *body_object(struct vouch_req *r, bool allow_empty)
 }
 
 /* A string member (default when absent); answers 400 when present but not a string. */
-static bool member_string(struct vouch_req *r, json_t *obj, const char *key, const char *def,
-                          const char **out)
+bool vouch_api_member_string(struct vouch_req *r, json_t *obj, const char *key, const char *def,
+                             const char **out)
 {
 	json_t *v = json_object_get(obj, key);
 	char msg[96];
@@ -121,7 +122,7 @@ static bool member_string(struct vouch_req *r, json_t *obj, const char *key, con
 	return true;
 }
 
-static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+bool vouch_api_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
 	char *end = NULL;
 	long long v;
@@ -136,7 +137,7 @@ static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	return true;
 }
 
-static bool method_is(struct vouch_req *r, enum evhttp_cmd_type want)
+bool vouch_api_method_is(struct vouch_req *r, enum evhttp_cmd_type want)
 {
 	if (r->method == want)
 		return true;
@@ -146,7 +147,7 @@ static bool method_is(struct vouch_req *r, enum evhttp_cmd_type want)
 	return false;
 }
 
-static void store_error(struct vouch_req *r, int rc, const char *what)
+void vouch_api_store_error(struct vouch_req *r, int rc, const char *what)
 {
 	char msg[160];
 
@@ -283,15 +284,15 @@ static void api_enrol_token(struct vouch_req *r)
 	int rc, n;
 
 	memset(&tok, 0, sizeof(tok));
-	if (!method_is(r, EVHTTP_REQ_POST))
+	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
 		return;
-	body = body_object(r, false);
+	body = vouch_api_body_object(r, false);
 	if (body == NULL)
 		return;
-	if (!member_string(r, body, "device", NULL, &device) ||
-	    !member_string(r, body, "profile", "device", &profile_name))
+	if (!vouch_api_member_string(r, body, "device", NULL, &device) ||
+	    !vouch_api_member_string(r, body, "profile", "device", &profile_name))
 		goto out_body;
-	if (!device_id_ok(device)) {
+	if (!vouch_api_id_ok(device)) {
 		vouch_req_api_error(r, 400, "bad_request",
 		                    "\"device\" must be 1-64 of A-Z a-z 0-9 . _ - @, starting "
 		                    "with a letter or digit");
@@ -330,9 +331,9 @@ static void api_enrol_token(struct vouch_req *r)
 	snprintf(tok.profile, sizeof(tok.profile), "%s", vouch_ca_profile_name(profile));
 	tok.created_at = now;
 	tok.expires_at = now + hours * 3600;
-	rc = vouch_store_token_create(svc->store, &tok, API_ACTOR);
+	rc = vouch_store_token_create(svc->store, &tok, r->actor);
 	if (rc != VOUCH_OK) {
-		store_error(r, rc, "token");
+		vouch_api_store_error(r, rc, "token");
 		goto out_wipe;
 	}
 	vouch_store_time_iso(tok.expires_at, expires);
@@ -382,10 +383,10 @@ static void api_cert_list(struct vouch_req *r)
 	int64_t lim = VOUCH_API_LIST_DEFAULT;
 	int rc;
 
-	if (!method_is(r, EVHTTP_REQ_GET))
+	if (!vouch_api_method_is(r, EVHTTP_REQ_GET))
 		return;
 	f.device = vouch_req_query(r, "device");
-	if (f.device != NULL && !device_id_ok(f.device)) {
+	if (f.device != NULL && !vouch_api_id_ok(f.device)) {
 		vouch_req_api_error(r, 400, "bad_request", "malformed device id");
 		return;
 	}
@@ -394,7 +395,7 @@ static void api_cert_list(struct vouch_req *r)
 		                    "status must be valid, revoked, expired or any");
 		return;
 	}
-	if (limit != NULL && !parse_i64(limit, 1, VOUCH_API_LIST_MAX, &lim)) {
+	if (limit != NULL && !vouch_api_parse_i64(limit, 1, VOUCH_API_LIST_MAX, &lim)) {
 		vouch_req_api_error(r, 400, "bad_request", "limit must be 1..100000");
 		return;
 	}
@@ -409,7 +410,7 @@ static void api_cert_list(struct vouch_req *r)
 	rc = vouch_store_cert_list(r->svc->store, &f, list_cb, &acc);
 	if (rc != VOUCH_OK) {
 		json_decref(acc.arr);
-		store_error(r, rc, "filter");
+		vouch_api_store_error(r, rc, "filter");
 		return;
 	}
 	vouch_req_reply_json(r, 200, json_pack("{s:o}", "certs", acc.arr));
@@ -427,7 +428,7 @@ static void reply_cert(struct vouch_req *r, const char *serial, bool with_pem)
 	int rc = vouch_store_cert_get(r->svc->store, serial, &c);
 
 	if (rc != VOUCH_OK) {
-		store_error(r, rc, "certificate");
+		vouch_api_store_error(r, rc, "certificate");
 		return;
 	}
 	obj = cert_summary(&c, (int64_t)time(NULL));
@@ -456,7 +457,7 @@ static bool revoke_reason(struct vouch_req *r, json_t *body, const char **name)
 {
 	enum vouch_ca_reason code;
 
-	if (!member_string(r, body, "reason", "unspecified", name))
+	if (!vouch_api_member_string(r, body, "reason", "unspecified", name))
 		return false;
 	if (vouch_ca_reason_parse(*name, &code) != VOUCH_OK ||
 	    code == VOUCH_CA_REASON_REMOVE_FROM_CRL) {
@@ -469,11 +470,11 @@ static bool revoke_reason(struct vouch_req *r, json_t *body, const char **name)
 	return true;
 }
 
-static void crl_after_revoke(struct vouch_req *r)
+void vouch_api_crl_after_revoke(struct vouch_req *r)
 {
 	/* The revocation is durable already; a CRL that fails here is retried by the timer and
 	 * OCSP answers from the store meanwhile. */
-	if (vouch_service_crl_refresh(r->svc, false, API_ACTOR) != VOUCH_OK)
+	if (vouch_service_crl_refresh(r->svc, false, r->actor) != VOUCH_OK)
 		vouch_req_note(r, "crl", "reissue failed");
 }
 
@@ -485,9 +486,9 @@ static void api_cert_revoke(struct vouch_req *r, const char *serial)
 	json_t *body;
 	int rc;
 
-	if (!method_is(r, EVHTTP_REQ_POST))
+	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
 		return;
-	body = body_object(r, true);
+	body = vouch_api_body_object(r, true);
 	if (body == NULL)
 		return;
 	if (!revoke_reason(r, body, &reason))
@@ -503,14 +504,14 @@ static void api_cert_revoke(struct vouch_req *r, const char *serial)
 			goto out_body;
 		}
 	}
-	rc = vouch_store_cert_revoke(r->svc->store, serial, reason, (int64_t)time(NULL), API_ACTOR,
+	rc = vouch_store_cert_revoke(r->svc->store, serial, reason, (int64_t)time(NULL), r->actor,
 	                             &changed);
 	if (rc != VOUCH_OK) {
-		store_error(r, rc, "certificate");
+		vouch_api_store_error(r, rc, "certificate");
 		goto out_body;
 	}
 	if (changed)
-		crl_after_revoke(r);
+		vouch_api_crl_after_revoke(r);
 	vouch_req_note(r, "reason", reason);
 	reply_cert(r, serial, false);
 out_body:
@@ -524,13 +525,13 @@ static void api_device_revoke(struct vouch_req *r, const char *device)
 	json_t *body;
 	int rc;
 
-	if (!method_is(r, EVHTTP_REQ_POST))
+	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
 		return;
-	if (!device_id_ok(device)) {
+	if (!vouch_api_id_ok(device)) {
 		vouch_req_api_error(r, 400, "bad_request", "malformed device id");
 		return;
 	}
-	body = body_object(r, true);
+	body = vouch_api_body_object(r, true);
 	if (body == NULL)
 		return;
 	if (!revoke_reason(r, body, &reason))
@@ -541,14 +542,14 @@ static void api_device_revoke(struct vouch_req *r, const char *device)
 		                    "the site's own certificates are not revoked through the API");
 		goto out_body;
 	}
-	rc = vouch_store_device_revoke(r->svc->store, device, reason, (int64_t)time(NULL),
-	                               API_ACTOR, &count);
+	rc = vouch_store_device_revoke(r->svc->store, device, reason, (int64_t)time(NULL), r->actor,
+	                               &count);
 	if (rc != VOUCH_OK) {
-		store_error(r, rc, "device");
+		vouch_api_store_error(r, rc, "device");
 		goto out_body;
 	}
 	if (count > 0)
-		crl_after_revoke(r);
+		vouch_api_crl_after_revoke(r);
 	vouch_req_reply_json(r, 200, json_pack("{s:I}", "revoked", (json_int_t)count));
 out_body:
 	json_decref(body);
@@ -672,13 +673,13 @@ static void api_batch(struct vouch_req *r)
 	char msg[160];
 	int rc = VOUCH_ERR_INTERNAL;
 
-	if (!method_is(r, EVHTTP_REQ_POST))
+	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
 		return;
-	body = body_object(r, false);
+	body = vouch_api_body_object(r, false);
 	if (body == NULL)
 		return;
-	if (!member_string(r, body, "profile", "short-lived", &profile_name) ||
-	    !member_string(r, body, "prefix", "batch", &prefix))
+	if (!vouch_api_member_string(r, body, "profile", "short-lived", &profile_name) ||
+	    !vouch_api_member_string(r, body, "prefix", "batch", &prefix))
 		goto out_body;
 	if (vouch_ca_profile_parse(profile_name, &profile) != VOUCH_OK ||
 	    profile == VOUCH_CA_PROFILE_SERVICE) {
@@ -686,7 +687,7 @@ static void api_batch(struct vouch_req *r)
 		                    "\"profile\" must be device, phone or short-lived");
 		goto out_body;
 	}
-	if (!device_id_ok(prefix) || strlen(prefix) > VOUCH_STORE_DEVICE_MAX - 13) {
+	if (!vouch_api_id_ok(prefix) || strlen(prefix) > VOUCH_STORE_DEVICE_MAX - 13) {
 		vouch_req_api_error(r, 400, "bad_request",
 		                    "\"prefix\" must be 1-51 of A-Z a-z 0-9 . _ - @");
 		goto out_body;
@@ -733,12 +734,12 @@ static void api_batch(struct vouch_req *r)
 			                    rc == VOUCH_ERR_INTERNAL ? "internal" : "bad_key", msg);
 			goto out_free;
 		}
-		rc = vouch_store_cert_insert_batch(r->svc->store, b.recs, b.n, API_ACTOR);
+		rc = vouch_store_cert_insert_batch(r->svc->store, b.recs, b.n, r->actor);
 		if (rc != VOUCH_ERR_STORE_SERIAL_EXISTS)
 			break;
 	}
 	if (rc != VOUCH_OK) {
-		store_error(r, rc, "batch");
+		vouch_api_store_error(r, rc, "batch");
 		goto out_free;
 	}
 	snprintf(msg, sizeof(msg), "%zu", b.n);
@@ -778,8 +779,8 @@ static json_t *ca_cert_json(X509 *cert)
 	    BIO_write(bio, "", 1) != 1 || BIO_get_mem_data(bio, &subject) <= 0)
 		goto out_free;
 	obj = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "subject", subject, "serial", serial,
-	                "fingerprint", fp, "not_before", iso_or_null(true, nb), "not_after",
-	                iso_or_null(true, na), "pem", pem);
+	                "fingerprint", fp, "not_before", vouch_api_iso_or_null(true, nb),
+	                "not_after", vouch_api_iso_or_null(true, na), "pem", pem);
 out_free:
 	BIO_free(bio);
 	free(pem);
@@ -791,15 +792,15 @@ static void api_ca(struct vouch_req *r)
 	const struct vouch_store_crl *crl = &r->svc->crl_state[VOUCH_CA_CRL_ISSUING];
 	json_t *obj;
 
-	if (!method_is(r, EVHTTP_REQ_GET))
+	if (!vouch_api_method_is(r, EVHTTP_REQ_GET))
 		return;
 	obj = json_pack("{s:o?, s:o?, s:o?, s:I, s:o, s:o}", "root",
 	                ca_cert_json(vouch_ca_root_cert(r->svc->ca)), "issuing",
 	                ca_cert_json(vouch_ca_issuing_cert(r->svc->ca)), "ocsp",
 	                ca_cert_json(vouch_ca_ocsp_cert(r->svc->ca)), "crl_number",
 	                (json_int_t)crl->number, "this_update",
-	                iso_or_null(crl->number != 0, crl->this_update), "next_update",
-	                iso_or_null(crl->number != 0, crl->next_update));
+	                vouch_api_iso_or_null(crl->number != 0, crl->this_update), "next_update",
+	                vouch_api_iso_or_null(crl->number != 0, crl->next_update));
 	if (obj == NULL || json_object_get(obj, "root") == NULL) {
 		json_decref(obj);
 		vouch_req_api_error(r, 500, "internal", "cannot encode the CA certificates");
@@ -831,13 +832,13 @@ static void api_events(struct vouch_req *r)
 	json_t *arr;
 	int rc;
 
-	if (!method_is(r, EVHTTP_REQ_GET))
+	if (!vouch_api_method_is(r, EVHTTP_REQ_GET))
 		return;
-	if (a != NULL && !parse_i64(a, 0, INT64_MAX, &after)) {
+	if (a != NULL && !vouch_api_parse_i64(a, 0, INT64_MAX, &after)) {
 		vouch_req_api_error(r, 400, "bad_request", "after must be a sequence number");
 		return;
 	}
-	if (l != NULL && !parse_i64(l, 1, VOUCH_API_EVENTS_MAX, &limit)) {
+	if (l != NULL && !vouch_api_parse_i64(l, 1, VOUCH_API_EVENTS_MAX, &limit)) {
 		vouch_req_api_error(r, 400, "bad_request", "limit must be 1..10000");
 		return;
 	}
@@ -849,7 +850,7 @@ static void api_events(struct vouch_req *r)
 	rc = vouch_store_event_list(r->svc->store, after, (size_t)limit, event_cb, arr);
 	if (rc != VOUCH_OK) {
 		json_decref(arr);
-		store_error(r, rc, "events");
+		vouch_api_store_error(r, rc, "events");
 		return;
 	}
 	vouch_req_reply_json(r, 200, json_pack("{s:o}", "events", arr));
@@ -859,7 +860,7 @@ static void api_events(struct vouch_req *r)
 
 /* Split "a/b/c" into at most max segments (percent-decoded in place); false when a segment is
  * empty, malformed or there are more. */
-static bool split_path(char *p, char **seg, size_t max, size_t *n)
+bool vouch_api_split_path(char *p, char **seg, size_t max, size_t *n)
 {
 	*n = 0;
 	while (*p != '\0') {
@@ -891,23 +892,65 @@ static bool split_path(char *p, char **seg, size_t max, size_t *n)
 	return true;
 }
 
+/* The directory's routes (api_dir.c); a change to a role or training then revokes the
+ * credentials that carry its old form. */
+static bool dir_route(struct vouch_req *r, char **seg, size_t n)
+{
+	static const char *const kinds[] = {"zones", "resources", "trainings", "roles", "policy"};
+	bool ours = false;
+
+	for (size_t i = 0; i < VOUCH_ARRAY_LEN(kinds); i++)
+		ours = ours || strcmp(seg[0], kinds[i]) == 0;
+	if (!ours)
+		return false;
+	vouch_api_dir_handle(r, seg, n, r->actor);
+	if (n == 2 && r->status >= 200 && r->status < 300 &&
+	    (r->method == EVHTTP_REQ_PUT || r->method == EVHTTP_REQ_DELETE) &&
+	    (strcmp(seg[0], "roles") == 0 || strcmp(seg[0], "trainings") == 0) &&
+	    r->svc->people_ready)
+		vouch_people_role_changed(&r->svc->people, seg[0][0] == 'r' ? "role" : "training",
+		                          seg[1], r->actor);
+	if (n == 1 && strcmp(seg[0], "policy") == 0 && r->status >= 200 && r->status < 300 &&
+	    r->svc->people_ready)
+		vouch_people_policy_loaded(&r->svc->people, r->actor);
+	return true;
+}
+
 void vouch_api_handle(struct vouch_req *r)
 {
 	char path[512], serial[VOUCH_STORE_SERIAL_MAX + 1];
-	char *seg[4];
+	char *actor = r->actor;
+	char *seg[8]; /* zone names are paths: /zones/plant/hall-a/line-1 */
 	size_t n = 0;
+	bool answered = false;
 
-	if (!admin_ok(r))
-		return;
 	if (strlen(r->path) - strlen(API_PREFIX "/") >= sizeof(path)) {
 		vouch_req_api_error(r, 404, "not_found", "no such API resource");
 		return;
 	}
 	snprintf(path, sizeof(path), "%s", r->path + strlen(API_PREFIX "/"));
-	if (!split_path(path, seg, VOUCH_ARRAY_LEN(seg), &n) || n == 0) {
+	if (!vouch_api_split_path(path, seg, VOUCH_ARRAY_LEN(seg), &n) || n == 0) {
 		vouch_req_api_error(r, 404, "not_found", "no such API resource");
 		return;
 	}
+	/* People's own routes (login, their phone, their credentials, the public keys) come
+	 * before the admin check: they authenticate the person themselves. */
+	if (vouch_people_wallet_handle(r, seg, n))
+		return;
+	/* The admin: the init-time certificate, or a user with an admin role (2 factors). */
+	if (vouch_people_session_admin(r, actor, sizeof(r->actor), &answered)) {
+		vouch_req_note(r, "admin", actor);
+	} else if (answered) {
+		return;
+	} else {
+		if (!admin_ok(r))
+			return;
+		snprintf(actor, sizeof(r->actor), "%s", API_ACTOR);
+	}
+	if (vouch_people_admin_handle(r, seg, n, actor))
+		return;
+	if (dir_route(r, seg, n))
+		return;
 	if (n == 1 && strcmp(seg[0], "enrol-tokens") == 0) {
 		api_enrol_token(r);
 	} else if (n == 1 && strcmp(seg[0], "certs") == 0) {
@@ -922,7 +965,7 @@ void vouch_api_handle(struct vouch_req *r)
 		}
 		if (n == 3)
 			api_cert_revoke(r, serial);
-		else if (method_is(r, EVHTTP_REQ_GET))
+		else if (vouch_api_method_is(r, EVHTTP_REQ_GET))
 			reply_cert(r, serial, true);
 	} else if (n == 3 && strcmp(seg[0], "devices") == 0 && strcmp(seg[2], "revoke") == 0) {
 		api_device_revoke(r, seg[1]);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "vouch/tz.h"
 
 /* Room for the longest line vouch_config_write makes: "pkcs11_module = ", a PATH_MAX path, the
  * newline and the NUL. Every value that can be set must load back. */
@@ -31,6 +32,10 @@ void vouch_config_defaults(struct vouch_config *cfg)
 	cfg->short_lived_hours = 24;
 	cfg->enrol_token_hours = 72;
 	cfg->crl_hours = 24;
+	snprintf(cfg->timezone, sizeof(cfg->timezone), "%s", "UTC");
+	cfg->credential_hours = 8;
+	cfg->session_minutes = 15;
+	cfg->revlist_max_age_hours = 24;
 }
 
 static int set_string(char *dst, size_t cap, const char *value)
@@ -83,6 +88,17 @@ static bool value_ok(const char *s)
 	return true;
 }
 
+/* An IANA zone name: checked to have a POSIX rule now, so a typo fails at start, not at the first
+ * policy decision. */
+static int set_timezone(char *dst, size_t cap, const char *value)
+{
+	char rule[VOUCH_TZ_RULE_MAX + 1];
+
+	if (vouch_tz_rule_of_zone(NULL, value, rule, sizeof(rule)) != VOUCH_OK)
+		return VOUCH_ERR_INVALID;
+	return set_string(dst, cap, value);
+}
+
 int vouch_config_set(struct vouch_config *cfg, const char *key, const char *value)
 {
 	if (cfg == NULL || key == NULL || value == NULL || !value_ok(value))
@@ -116,6 +132,14 @@ int vouch_config_set(struct vouch_config *cfg, const char *key, const char *valu
 		return set_int(&cfg->enrol_token_hours, value, 876000);
 	if (strcmp(key, "crl_hours") == 0)
 		return set_int(&cfg->crl_hours, value, 876000);
+	if (strcmp(key, "timezone") == 0)
+		return set_timezone(cfg->timezone, sizeof(cfg->timezone), value);
+	if (strcmp(key, "credential_hours") == 0)
+		return set_int(&cfg->credential_hours, value, 24 * 31);
+	if (strcmp(key, "session_minutes") == 0)
+		return set_int(&cfg->session_minutes, value, 24 * 60);
+	if (strcmp(key, "revlist_max_age_hours") == 0)
+		return set_int(&cfg->revlist_max_age_hours, value, 24 * 31);
 	return VOUCH_ERR_INVALID;
 }
 
@@ -224,10 +248,16 @@ int vouch_config_write(const struct vouch_config *cfg, const char *path)
 	        "phone_days = %d\n"
 	        "short_lived_hours = %d\n"
 	        "enrol_token_hours = %d\n"
-	        "crl_hours = %d\n",
+	        "crl_hours = %d\n"
+	        "timezone = %s\n"
+	        "credential_hours = %d\n"
+	        "session_minutes = %d\n"
+	        "revlist_max_age_hours = %d\n",
 	        cfg->site, cfg->listen, cfg->http_listen, cfg->public_http_url, cfg->hostnames,
 	        cfg->pkcs11_module, cfg->token_label, cfg->device_days, cfg->service_days,
-	        cfg->phone_days, cfg->short_lived_hours, cfg->enrol_token_hours, cfg->crl_hours);
+	        cfg->phone_days, cfg->short_lived_hours, cfg->enrol_token_hours, cfg->crl_hours,
+	        cfg->timezone, cfg->credential_hours, cfg->session_minutes,
+	        cfg->revlist_max_age_hours);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		fclose(f);
 		goto out_unlink;

@@ -33,6 +33,10 @@ struct vouch_config {
 	int short_lived_hours;
 	int enrol_token_hours;
 	int crl_hours;
+	char timezone[VOUCH_CONFIG_SHORT]; /* IANA zone of the site: policy time windows */
+	int credential_hours;              /* lifetime of a credential */
+	int session_minutes;               /* lifetime of a login session */
+	int revlist_max_age_hours;         /* max_age of revocation lists */
 };
 
 /* The defaults of docs/vouchd.md; data_dir empty. */

@@ -69,8 +69,9 @@ static void reply_issue_error(struct vouch_req *r, int rc)
 }
 
 /* The record the store keeps of an issued certificate. */
-static int issued_record(const struct vouch_ca_issued *is, const struct vouch_ca_subject *subj,
-                         const char *via, struct vouch_store_cert *rec)
+int vouch_service_issued_record(const struct vouch_ca_issued *is,
+                                const struct vouch_ca_subject *subj, const char *via,
+                                struct vouch_store_cert *rec)
 {
 	int rc;
 
@@ -316,7 +317,7 @@ static void est_simpleenroll(struct vouch_req *r)
 			reply_issue_error(r, rc);
 			goto out_free;
 		}
-		rc = issued_record(&is, &subj, "est", &rec);
+		rc = vouch_service_issued_record(&is, &subj, "est", &rec);
 		if (rc != VOUCH_OK)
 			break;
 		/* Token use and issuance in one transaction: a token can never yield two
@@ -515,7 +516,7 @@ static void est_simplereenroll(struct vouch_req *r)
 			reply_issue_error(r, rc);
 			goto out_free;
 		}
-		rc = issued_record(&is, &subj, "reenroll", &rec);
+		rc = vouch_service_issued_record(&is, &subj, "reenroll", &rec);
 		if (rc != VOUCH_OK)
 			break;
 		rc = vouch_store_cert_insert(svc->store, &rec, actor);

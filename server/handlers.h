@@ -20,6 +20,7 @@
 #include "ca.h"
 #include "config.h"
 #include "http.h"
+#include "people.h"
 #include "store.h"
 
 /* Retries when a freshly drawn 127-bit serial is already stored (it never is in practice). */
@@ -57,6 +58,11 @@ struct vouch_service {
 	size_t crl_len[2];
 	struct vouch_store_crl crl_state[2];
 	struct event *crl_timer;
+
+	/* Issue 4: people, phones, credentials, revocation list (people.h). */
+	struct vouch_p11 *p11;
+	struct vouch_people people;
+	bool people_ready;
 };
 
 /* Build the cached encodings, issue fresh CRLs unless the stored ones are still within their
@@ -69,8 +75,35 @@ void vouch_service_clear(struct vouch_service *svc);
  * revocation, by the timer, and at start. actor names who caused it. */
 int vouch_service_crl_refresh(struct vouch_service *svc, bool root, const char *actor);
 
+/* The store record of a certificate just issued for subj (rec->der points into is). */
+int vouch_service_issued_record(const struct vouch_ca_issued *is,
+                                const struct vouch_ca_subject *subj, const char *via,
+                                struct vouch_store_cert *rec);
+
 /* The serial of cert in the store's canonical form. */
 int vouch_service_cert_serial(const X509 *cert, char out[VOUCH_STORE_SERIAL_MAX + 1]);
+
+/* ---- helpers of the admin API handlers (api.c), shared by api_dir.c and api_people.c ---- */
+
+/* An id (device, user, phone): 1..64 of A-Z a-z 0-9 . _ - @, starting alphanumeric. */
+bool vouch_api_id_ok(const char *s);
+/* ISO-8601 UTC of t, or JSON null when !present. */
+json_t *vouch_api_iso_or_null(bool present, int64_t t);
+/* The request body as a JSON object; answers 400 itself when it is not one (an empty body is {}
+ * when allow_empty). */
+json_t *vouch_api_body_object(struct vouch_req *r, bool allow_empty);
+/* A string member (def when absent or null); answers 400 when it is not a string. */
+bool vouch_api_member_string(struct vouch_req *r, json_t *obj, const char *key, const char *def,
+                             const char **out);
+bool vouch_api_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* True when the method is want; else answers 405 with Allow. */
+bool vouch_api_method_is(struct vouch_req *r, enum evhttp_cmd_type want);
+/* Answer a store error: 404 not found, 400 invalid, 500 otherwise (logged). */
+void vouch_api_store_error(struct vouch_req *r, int rc, const char *what);
+/* Split a path into at most max '/'-separated, percent-decoded segments (in place). */
+bool vouch_api_split_path(char *p, char **seg, size_t max, size_t *n);
+/* Reissue the CRL after a revocation the request made (errors logged). */
+void vouch_api_crl_after_revoke(struct vouch_req *r);
 
 /* Handlers (the dispatcher in http.c picks one by listener and path prefix). */
 void vouch_est_handle(struct vouch_req *r);

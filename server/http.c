@@ -214,6 +214,7 @@ void vouch_req_reply(struct vouch_req *r, int status, const char *content_type, 
 	if (r == NULL || r->answered)
 		return;
 	r->answered = true;
+	r->status = status;
 	/* Log first: the request may be freed inside evhttp_send_reply. */
 	log_request(r, status, reason);
 	hdrs = evhttp_request_get_output_headers(r->req);
@@ -439,7 +440,7 @@ static void dispatch(struct evhttp_request *req, struct vouch_http *h, bool tls)
 		vouch_api_handle(&r);
 	else if (!tls)
 		vouch_pki_http_handle(&r);
-	else
+	else if (!vouch_people_public_handle(&r)) /* /keys, /revocations: signed, also on HTTPS */
 		vouch_req_reply_text(&r, 404, "no such resource");
 
 	if (!r.answered)

@@ -40,6 +40,7 @@
 #define VOUCH_HTTP_TIMEOUT_S   10
 #define VOUCH_HTTP_DEADLINE_S  30 /* whole request on HTTPS, from connect or the last one */
 #define VOUCH_HTTP_URL_MAX     300
+#define VOUCH_HTTP_ACTOR_MAX   128
 
 struct vouch_service; /* handlers.h */
 
@@ -73,6 +74,9 @@ struct vouch_req {
 	char remote[64];
 	struct timespec start;
 	bool answered;
+	int status; /* of the answer, once answered */
+	/* Who the admin API acts for: "admin" (the init-time certificate) or "user:<name>". */
+	char actor[VOUCH_HTTP_ACTOR_MAX];
 	/* Extra fields of the request's log line (device, serial, ...), copied here. */
 	unsigned n_notes;
 	char note_key[VOUCH_REQ_NOTES][16];

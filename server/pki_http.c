@@ -268,6 +268,8 @@ void vouch_service_clear(struct vouch_service *svc)
 	free(svc->issuing_der);
 	free(svc->crl_der[0]);
 	free(svc->crl_der[1]);
+	if (svc->people_ready)
+		vouch_people_clear(&svc->people);
 	memset(svc, 0, sizeof(*svc));
 }
 
@@ -406,6 +408,8 @@ void vouch_pki_http_handle(struct vouch_req *r)
 	struct vouch_service *svc = r->svc;
 	bool get = r->method == EVHTTP_REQ_GET || r->method == EVHTTP_REQ_HEAD;
 
+	if (vouch_people_public_handle(r))
+		return;
 	if (strncmp(r->path, "/ocsp/", 6) == 0 && r->path[6] != '\0') {
 		if (!get) {
 			vouch_req_header(r, "Allow", "GET");

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "store.h"
+#include "vouch/revlist.h"
 
 /* ---- validation ------------------------------------------------------------------------------ */
 
@@ -297,6 +298,72 @@ char *vouch_store_fields_crl_issue(const char *name, uint64_t number)
 {
 	/* CRL numbers stay far below 2^53, so a JSON integer is exact everywhere. */
 	return dump_fields(json_pack("{s:s, s:I}", "crl", name, "number", (json_int_t)number));
+}
+
+char *vouch_store_fields_obj(const char *name, int64_t version, const char *json)
+{
+	json_t *obj;
+
+	if (json == NULL)
+		return dump_fields(
+		    json_pack("{s:s, s:I}", "name", name, "version", (json_int_t)version));
+	obj = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+	if (obj == NULL)
+		return NULL;
+	return dump_fields(json_pack("{s:s, s:I, s:o}", "name", name, "version",
+	                             (json_int_t)version, "object", obj));
+}
+
+static const char *rev_kind_name(int kind)
+{
+	switch (kind) {
+	case VOUCH_REVLIST_TOKEN:
+		return "token";
+	case VOUCH_REVLIST_SUBJECT:
+		return "subject";
+	case VOUCH_REVLIST_PHONE:
+		return "phone";
+	default:
+		return NULL;
+	}
+}
+
+/* A revocation entry's value as the event shows it: the user name of a subject, hex otherwise. */
+static json_t *rev_value_json(const struct vouch_store_rev *e)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * VOUCH_STORE_REV_VALUE_MAX + 1];
+
+	if (e->kind == VOUCH_REVLIST_SUBJECT)
+		return json_stringn((const char *)e->value, e->value_len);
+	for (size_t i = 0; i < e->value_len; i++) {
+		hex[2 * i] = digits[e->value[i] >> 4];
+		hex[2 * i + 1] = digits[e->value[i] & 0x0f];
+	}
+	hex[2 * e->value_len] = '\0';
+	return json_string(hex);
+}
+
+char *vouch_store_fields_revlist_add(uint64_t version, const struct vouch_store_rev *entries,
+                                     size_t n)
+{
+	char iso[VOUCH_STORE_TIME_LEN];
+	json_t *arr = json_array();
+
+	if (arr == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		vouch_store_time_iso(entries[i].revoked_at, iso);
+		if (json_array_append_new(
+		        arr, json_pack("{s:s, s:o, s:s}", "kind", rev_kind_name(entries[i].kind),
+		                       "value", rev_value_json(&entries[i]), "revoked_at", iso)) !=
+		    0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	/* Versions stay far below 2^53, so a JSON integer is exact everywhere. */
+	return dump_fields(json_pack("{s:I, s:o}", "version", (json_int_t)version, "entries", arr));
 }
 
 int vouch_store_event_json(const struct vouch_store_event *event, char **json)
@@ -628,4 +695,250 @@ int vouch_store_event_list(struct vouch_store *store, int64_t after, size_t limi
 	if (store == NULL || cb == NULL || after < 0)
 		return VOUCH_ERR_INVALID;
 	return store->ops->event_list(store, after, limit, cb, ctx);
+}
+
+/* ---- transactions -------------------------------------------------------------------------- */
+
+int vouch_store_tx_begin(struct vouch_store *store)
+{
+	if (store == NULL)
+		return VOUCH_ERR_INVALID;
+	return store->ops->tx_begin(store);
+}
+
+int vouch_store_tx_commit(struct vouch_store *store)
+{
+	if (store == NULL)
+		return VOUCH_ERR_INVALID;
+	return store->ops->tx_commit(store);
+}
+
+void vouch_store_tx_rollback(struct vouch_store *store)
+{
+	if (store != NULL)
+		store->ops->tx_rollback(store);
+}
+
+/* ---- directory objects --------------------------------------------------------------------- */
+
+/* Object names and owners: 1..VOUCH_STORE_ID_MAX bytes of printable ASCII without spaces. */
+static bool id_ok(const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return false;
+	len = strnlen(s, VOUCH_STORE_ID_MAX + 1);
+	if (len == 0 || len > VOUCH_STORE_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* One of the words of VOUCH_STORE_KINDS. */
+static bool kind_ok(const char *kind)
+{
+	static const char kinds[] = VOUCH_STORE_KINDS;
+	size_t len;
+	const char *p = kinds;
+
+	if (kind == NULL)
+		return false;
+	len = strnlen(kind, VOUCH_STORE_KIND_MAX + 1);
+	if (len == 0 || len > VOUCH_STORE_KIND_MAX)
+		return false;
+	while ((p = strstr(p, kind)) != NULL) {
+		if ((p == kinds || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+void vouch_store_obj_clear(struct vouch_store_obj *obj)
+{
+	if (obj == NULL)
+		return;
+	free(obj->json);
+	memset(obj, 0, sizeof(*obj));
+}
+
+int vouch_store_obj_put(struct vouch_store *store, const char *kind, const char *name,
+                        const char *owner, const char *json, int64_t expect_version, int64_t now,
+                        const char *actor, int64_t *version)
+{
+	char *compact = NULL;
+	int rc;
+
+	if (version != NULL)
+		*version = 0;
+	if (owner != NULL && owner[0] == '\0')
+		owner = NULL;
+	if (store == NULL || !kind_ok(kind) || !id_ok(name) || (owner != NULL && !id_ok(owner)) ||
+	    !actor_ok(actor) || expect_version < VOUCH_STORE_ANY || json == NULL ||
+	    strnlen(json, VOUCH_STORE_OBJ_MAX + 1) > VOUCH_STORE_OBJ_MAX)
+		return VOUCH_ERR_INVALID;
+	compact = json_object_compact(json);
+	if (compact == NULL)
+		return VOUCH_ERR_INVALID;
+	rc = store->ops->obj_put(store, kind, name, owner, compact, expect_version, now, actor,
+	                         version);
+	free(compact);
+	return rc;
+}
+
+int vouch_store_obj_get(struct vouch_store *store, const char *kind, const char *name,
+                        struct vouch_store_obj *out)
+{
+	if (out == NULL)
+		return VOUCH_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
+	if (store == NULL || !kind_ok(kind) || !id_ok(name))
+		return VOUCH_ERR_INVALID;
+	return store->ops->obj_get(store, kind, name, out);
+}
+
+int vouch_store_obj_delete(struct vouch_store *store, const char *kind, const char *name,
+                           int64_t expect_version, const char *actor)
+{
+	if (store == NULL || !kind_ok(kind) || !id_ok(name) || !actor_ok(actor) ||
+	    (expect_version != VOUCH_STORE_ANY && expect_version < 1))
+		return VOUCH_ERR_INVALID;
+	return store->ops->obj_delete(store, kind, name, expect_version, actor);
+}
+
+int vouch_store_obj_list(struct vouch_store *store, const char *kind, const char *owner,
+                         int (*cb)(const struct vouch_store_obj *obj, void *ctx), void *ctx)
+{
+	if (store == NULL || cb == NULL || !kind_ok(kind) || (owner != NULL && !id_ok(owner)))
+		return VOUCH_ERR_INVALID;
+	return store->ops->obj_list(store, kind, owner, cb, ctx);
+}
+
+/* ---- authentication secrets ---------------------------------------------------------------- */
+
+int vouch_store_auth_put(struct vouch_store *store, const struct vouch_store_auth *a)
+{
+	if (store == NULL || a == NULL || !id_ok(a->user) ||
+	    !text_ok(a->pw_hash, VOUCH_STORE_PWHASH_MAX, true) ||
+	    a->totp_sealed_len > VOUCH_STORE_SEALED_MAX || a->totp_last_step < 0)
+		return VOUCH_ERR_INVALID;
+	return store->ops->auth_put(store, a);
+}
+
+int vouch_store_auth_get(struct vouch_store *store, const char *user, struct vouch_store_auth *out)
+{
+	if (out == NULL)
+		return VOUCH_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
+	if (store == NULL || !id_ok(user))
+		return VOUCH_ERR_INVALID;
+	return store->ops->auth_get(store, user, out);
+}
+
+int vouch_store_auth_delete(struct vouch_store *store, const char *user)
+{
+	if (store == NULL || !id_ok(user))
+		return VOUCH_ERR_INVALID;
+	return store->ops->auth_delete(store, user);
+}
+
+/* ---- sessions ------------------------------------------------------------------------------ */
+
+int vouch_store_session_put(struct vouch_store *store, const struct vouch_store_session *s)
+{
+	if (store == NULL || s == NULL || !id_ok(s->user) || s->expires_at < s->created_at)
+		return VOUCH_ERR_INVALID;
+	return store->ops->session_put(store, s);
+}
+
+int vouch_store_session_get(struct vouch_store *store,
+                            const uint8_t hash[VOUCH_STORE_TOKEN_HASH_LEN], int64_t now,
+                            struct vouch_store_session *out)
+{
+	if (out == NULL)
+		return VOUCH_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
+	if (store == NULL || hash == NULL)
+		return VOUCH_ERR_INVALID;
+	return store->ops->session_get(store, hash, now, out);
+}
+
+int vouch_store_session_delete_user(struct vouch_store *store, const char *user, size_t *count)
+{
+	size_t n = 0;
+	int rc;
+
+	if (count != NULL)
+		*count = 0;
+	if (store == NULL || !id_ok(user))
+		return VOUCH_ERR_INVALID;
+	rc = store->ops->session_delete_user(store, user, &n);
+	if (rc == VOUCH_OK && count != NULL)
+		*count = n;
+	return rc;
+}
+
+int vouch_store_session_prune(struct vouch_store *store, int64_t now)
+{
+	if (store == NULL)
+		return VOUCH_ERR_INVALID;
+	return store->ops->session_prune(store, now);
+}
+
+/* ---- revocation list ----------------------------------------------------------------------- */
+
+static bool rev_ok(const struct vouch_store_rev *e)
+{
+	if (rev_kind_name(e->kind) == NULL || e->value_len == 0 ||
+	    e->value_len > VOUCH_STORE_REV_VALUE_MAX)
+		return false;
+	/* A subject is a user name: it goes into the event and the list as text. */
+	if (e->kind == VOUCH_REVLIST_SUBJECT) {
+		char name[VOUCH_STORE_REV_VALUE_MAX + 1];
+
+		if (e->value_len > VOUCH_STORE_ID_MAX)
+			return false;
+		memcpy(name, e->value, e->value_len);
+		name[e->value_len] = '\0';
+		return strlen(name) == e->value_len && id_ok(name);
+	}
+	return true;
+}
+
+int vouch_store_rev_add(struct vouch_store *store, const struct vouch_store_rev *entries, size_t n,
+                        const char *actor, uint64_t *version)
+{
+	if (version == NULL)
+		return VOUCH_ERR_INVALID;
+	*version = 0;
+	if (store == NULL || entries == NULL || n == 0 || n > VOUCH_REVLIST_MAX_ENTRIES ||
+	    !actor_ok(actor))
+		return VOUCH_ERR_INVALID;
+	for (size_t i = 0; i < n; i++) {
+		if (!rev_ok(&entries[i]))
+			return VOUCH_ERR_INVALID;
+	}
+	return store->ops->rev_add(store, entries, n, actor, version);
+}
+
+int vouch_store_rev_version(struct vouch_store *store, uint64_t *version)
+{
+	if (version == NULL)
+		return VOUCH_ERR_INVALID;
+	*version = 0;
+	if (store == NULL)
+		return VOUCH_ERR_INVALID;
+	return store->ops->rev_version(store, version);
+}
+
+int vouch_store_rev_list(struct vouch_store *store, uint64_t since, int64_t now,
+                         int (*cb)(const struct vouch_store_rev *rev, void *ctx), void *ctx)
+{
+	if (store == NULL || cb == NULL || since > INT64_MAX)
+		return VOUCH_ERR_INVALID;
+	return store->ops->rev_list(store, since, now, cb, ctx);
 }

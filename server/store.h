@@ -51,7 +51,7 @@ extern "C" {
 #define VOUCH_STORE_TIME_LEN       32            /* buffer for "2026-11-22T03:20:00Z" / with .mmm */
 
 /* The schema version this program writes; a database with a newer one is refused. */
-#define VOUCH_STORE_SCHEMA_VERSION 1
+#define VOUCH_STORE_SCHEMA_VERSION 2
 
 enum vouch_store_status {
 	VOUCH_STORE_STATUS_ANY = 0, /* filter only: every certificate */
@@ -276,6 +276,151 @@ int vouch_store_event_list(struct vouch_store *store, int64_t after, size_t limi
  * allocated (free()). */
 int vouch_store_event_json(const struct vouch_store_event *event, char **json);
 
+/* ---- transactions ---------------------------------------------------------------------------
+ *
+ * Group several calls into one transaction (e.g. revoking a person: the user record, their phones,
+ * their credentials and the revocation list entries change together or not at all). Between begin
+ * and commit every call behaves as documented, except that nothing is durable before commit; a
+ * call that fails inside leaves no partial change of its own (the back-end uses a savepoint per
+ * call) and the transaction open, and the caller then commits what succeeded or rolls back.
+ * Not nestable: begin while one is open is VOUCH_ERR_INVALID; commit / rollback without one too.
+ */
+int vouch_store_tx_begin(struct vouch_store *store);
+int vouch_store_tx_commit(struct vouch_store *store);
+void vouch_store_tx_rollback(struct vouch_store *store); /* no-op when none is open */
+
+/* ---- directory objects (issue 4) ------------------------------------------------------------
+ *
+ * Zones, resources, trainings, roles, users, phones and credentials are JSON objects of a kind,
+ * named uniquely within it, with an optional owner (the user a phone or credential belongs to) and
+ * an optimistic-concurrency version. The store checks only that json is one JSON object of at most
+ * VOUCH_STORE_OBJ_MAX bytes (stored compact, as given) and that names and owners are 1..
+ * VOUCH_STORE_ID_MAX bytes of printable ASCII without spaces; server/directory.c validates the
+ * content. Objects hold no secrets (a user's password hash and TOTP secret are in the auth table).
+ * Every change appends its event in the same transaction: "<kind>.create", "<kind>.update"
+ * {"name":..,"version":N,"object":{..}} and "<kind>.delete" {"name":..,"version":N}.
+ */
+#define VOUCH_STORE_KIND_MAX 15
+#define VOUCH_STORE_ID_MAX   64
+#define VOUCH_STORE_OBJ_MAX  (256 * 1024)
+
+#define VOUCH_STORE_KINDS "zone resource training role user phone credential"
+
+struct vouch_store_obj {
+	char kind[VOUCH_STORE_KIND_MAX + 1];
+	char name[VOUCH_STORE_ID_MAX + 1];
+	char owner[VOUCH_STORE_ID_MAX + 1]; /* "" when none */
+	int64_t version;                     /* 1 at creation, +1 per update */
+	int64_t created_at;
+	int64_t updated_at;
+	char *json; /* allocated by obj_get (vouch_store_obj_clear); store memory in a callback */
+	size_t json_len;
+};
+
+void vouch_store_obj_clear(struct vouch_store_obj *obj);
+
+/* expect_version for vouch_store_obj_put / _delete */
+#define VOUCH_STORE_CREATE 0   /* put: create only (VOUCH_ERR_STORE_EXISTS when present) */
+#define VOUCH_STORE_ANY    (-1) /* put: create or replace; delete: whatever the version */
+
+/*
+ * Create or update kind/name. expect_version VOUCH_STORE_CREATE: create only; VOUCH_STORE_ANY:
+ * create or replace; N > 0: replace only if the stored version is N (VOUCH_ERR_STORE_CONFLICT if
+ * not, VOUCH_ERR_STORE_NOT_FOUND if absent). *version (may be NULL) gets the new version. now is
+ * the time recorded as created_at / updated_at. An unknown kind is VOUCH_ERR_INVALID.
+ */
+int vouch_store_obj_put(struct vouch_store *store, const char *kind, const char *name,
+                        const char *owner, const char *json, int64_t expect_version, int64_t now,
+                        const char *actor, int64_t *version);
+
+/* Fetch kind/name (out->json allocated). VOUCH_ERR_STORE_NOT_FOUND when absent. */
+int vouch_store_obj_get(struct vouch_store *store, const char *kind, const char *name,
+                        struct vouch_store_obj *out);
+
+/* Delete kind/name (expect_version N > 0 or VOUCH_STORE_ANY). VOUCH_ERR_STORE_NOT_FOUND,
+ * VOUCH_ERR_STORE_CONFLICT. */
+int vouch_store_obj_delete(struct vouch_store *store, const char *kind, const char *name,
+                           int64_t expect_version, const char *actor);
+
+/* Every object of kind (owned by owner when not NULL), in name order (bytewise). cb's return
+ * value as for vouch_store_cert_list(); obj->json is valid during the call only. */
+int vouch_store_obj_list(struct vouch_store *store, const char *kind, const char *owner,
+                         int (*cb)(const struct vouch_store_obj *obj, void *ctx), void *ctx);
+
+/* ---- authentication secrets ------------------------------------------------------------------
+ *
+ * One row per user: the Argon2id hash (its encoded string carries salt and parameters), the TOTP
+ * secret sealed under a key that lives in the token (never the secret itself), the replay guard
+ * and the failure counters. No events here: the caller records user.* / auth.* events itself in
+ * the same transaction.
+ */
+#define VOUCH_STORE_PWHASH_MAX 255
+#define VOUCH_STORE_SEALED_MAX 128
+
+struct vouch_store_auth {
+	char user[VOUCH_STORE_ID_MAX + 1];
+	char pw_hash[VOUCH_STORE_PWHASH_MAX + 1];
+	uint8_t totp_sealed[VOUCH_STORE_SEALED_MAX];
+	size_t totp_sealed_len;
+	int64_t totp_last_step; /* the last accepted TOTP time step; older or equal steps are replays */
+	uint32_t failures;      /* consecutive failed logins */
+	int64_t locked_until;   /* no login before this time */
+	int64_t last_login;
+};
+
+/* Create or replace the row of a->user. */
+int vouch_store_auth_put(struct vouch_store *store, const struct vouch_store_auth *a);
+/* VOUCH_ERR_STORE_NOT_FOUND when the user has no row. */
+int vouch_store_auth_get(struct vouch_store *store, const char *user, struct vouch_store_auth *out);
+int vouch_store_auth_delete(struct vouch_store *store, const char *user);
+
+/* ---- sessions ----------------------------------------------------------------------------------
+ * Short-lived login sessions; only the SHA-256 of the session secret is stored. No events. */
+struct vouch_store_session {
+	uint8_t hash[VOUCH_STORE_TOKEN_HASH_LEN];
+	char user[VOUCH_STORE_ID_MAX + 1];
+	int64_t created_at;
+	int64_t expires_at;
+};
+
+/* VOUCH_ERR_STORE_EXISTS when the hash is taken. */
+int vouch_store_session_put(struct vouch_store *store, const struct vouch_store_session *s);
+/* VOUCH_ERR_STORE_NOT_FOUND when unknown or expired at now. */
+int vouch_store_session_get(struct vouch_store *store, const uint8_t hash[VOUCH_STORE_TOKEN_HASH_LEN],
+                            int64_t now, struct vouch_store_session *out);
+/* End every session of user (*count may be NULL). */
+int vouch_store_session_delete_user(struct vouch_store *store, const char *user, size_t *count);
+/* Drop sessions expired at now. */
+int vouch_store_session_prune(struct vouch_store *store, int64_t now);
+
+/* ---- revocation list -----------------------------------------------------------------------------
+ *
+ * The entries behind the signed revocation list (include/vouch/revlist.h). Every call of
+ * rev_add makes exactly one new version (1, 2, 3, ... never reused, even across restarts), holding
+ * all its entries, and records event revlist.add {"version":V,"entries":[{"kind":"token"|
+ * "subject"|"phone","value":hex or name,"revoked_at":iso}]}. keep_until is when the entry stops
+ * mattering (the last credential it could hit expires): lists made after that leave it out.
+ */
+#define VOUCH_STORE_REV_VALUE_MAX 64
+
+struct vouch_store_rev {
+	uint64_t version; /* output of rev_add / in rev_list */
+	int kind;         /* enum vouch_revlist_kind: 1 token, 2 subject, 3 phone */
+	uint8_t value[VOUCH_STORE_REV_VALUE_MAX]; /* token hash / thumbprint bytes, or the user name */
+	size_t value_len;
+	int64_t revoked_at;
+	int64_t keep_until;
+};
+
+/* Add n >= 1 entries as one new version (*version gets it; entries' version fields are ignored). */
+int vouch_store_rev_add(struct vouch_store *store, const struct vouch_store_rev *entries, size_t n,
+                        const char *actor, uint64_t *version);
+/* The newest version (0 when nothing was ever revoked). */
+int vouch_store_rev_version(struct vouch_store *store, uint64_t *version);
+/* Entries with version > since and keep_until > now, in (version, insertion) order. */
+int vouch_store_rev_list(struct vouch_store *store, uint64_t since, int64_t now,
+                         int (*cb)(const struct vouch_store_rev *rev, void *ctx), void *ctx);
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 /* Canonical serial (see top) of hex text; VOUCH_ERR_INVALID when not 1..40 hex digits or zero. */
@@ -329,6 +474,32 @@ struct vouch_store_ops {
 	                    const char *fields_json, int64_t *seq);
 	int (*event_list)(struct vouch_store *store, int64_t after, size_t limit,
 	                  int (*cb)(const struct vouch_store_event *event, void *ctx), void *ctx);
+	/* issue 4 (see the wrappers above for the semantics) */
+	int (*tx_begin)(struct vouch_store *store);
+	int (*tx_commit)(struct vouch_store *store);
+	void (*tx_rollback)(struct vouch_store *store);
+	int (*obj_put)(struct vouch_store *store, const char *kind, const char *name,
+	               const char *owner, const char *json, int64_t expect_version, int64_t now,
+	               const char *actor, int64_t *version);
+	int (*obj_get)(struct vouch_store *store, const char *kind, const char *name,
+	               struct vouch_store_obj *out);
+	int (*obj_delete)(struct vouch_store *store, const char *kind, const char *name,
+	                  int64_t expect_version, const char *actor);
+	int (*obj_list)(struct vouch_store *store, const char *kind, const char *owner,
+	                int (*cb)(const struct vouch_store_obj *obj, void *ctx), void *ctx);
+	int (*auth_put)(struct vouch_store *store, const struct vouch_store_auth *a);
+	int (*auth_get)(struct vouch_store *store, const char *user, struct vouch_store_auth *out);
+	int (*auth_delete)(struct vouch_store *store, const char *user);
+	int (*session_put)(struct vouch_store *store, const struct vouch_store_session *s);
+	int (*session_get)(struct vouch_store *store, const uint8_t *hash, int64_t now,
+	                   struct vouch_store_session *out);
+	int (*session_delete_user)(struct vouch_store *store, const char *user, size_t *count);
+	int (*session_prune)(struct vouch_store *store, int64_t now);
+	int (*rev_add)(struct vouch_store *store, const struct vouch_store_rev *entries, size_t n,
+	               const char *actor, uint64_t *version);
+	int (*rev_version)(struct vouch_store *store, uint64_t *version);
+	int (*rev_list)(struct vouch_store *store, uint64_t since, int64_t now,
+	                int (*cb)(const struct vouch_store_rev *rev, void *ctx), void *ctx);
 };
 
 struct vouch_store {
@@ -346,6 +517,11 @@ char *vouch_store_fields_token_create(const char *device, int64_t expires_at);
 char *vouch_store_fields_token_use(const char *device, const char *serial);
 char *vouch_store_fields_token_refuse(const char *device, int refusal);
 char *vouch_store_fields_crl_issue(const char *name, uint64_t number);
+/* <kind>.create / <kind>.update {name, version, object} (json: the stored object text) and
+ * <kind>.delete {name, version} (json NULL); revlist.add {version, entries}. */
+char *vouch_store_fields_obj(const char *name, int64_t version, const char *json);
+char *vouch_store_fields_revlist_add(uint64_t version, const struct vouch_store_rev *entries,
+                                     size_t n);
 
 /* ISO 8601 UTC with milliseconds of the current time, for event records. */
 void vouch_store_now_iso(char out[VOUCH_STORE_TIME_LEN]);

@@ -2,7 +2,9 @@
  * The store's SQLite back-end: one database file in WAL mode with synchronous=FULL, so a commit
  * that returned is on disk (the WAL is fsync()ed at every commit) and survives kill -9 and power
  * loss. Write transactions are BEGIN IMMEDIATE: the write lock is taken up front, so two
- * processes wait on the busy timeout instead of deadlocking on a read-to-write upgrade.
+ * processes wait on the busy timeout instead of deadlocking on a read-to-write upgrade. Inside the
+ * caller's own transaction (vouch_store_tx_begin) each operation is a savepoint instead, so a
+ * failing one undoes only itself.
  * Statements are prepared once per connection and reused. docs/store.md has the schema.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -72,6 +74,44 @@ static const char *const migrations[] = {
     "CREATE TABLE meta ("
     "  key TEXT PRIMARY KEY NOT NULL,"
     "  value BLOB NOT NULL);",
+    /* 2: issue 4: directory objects, authentication secrets, sessions, revocation list */
+    "CREATE TABLE objects ("
+    "  kind TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  owner TEXT,"
+    "  version INTEGER NOT NULL CHECK (version >= 1),"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  json TEXT NOT NULL,"
+    "  PRIMARY KEY (kind, name));"
+    "CREATE INDEX objects_owner ON objects (kind, owner);"
+    "CREATE TABLE auth ("
+    "  user TEXT PRIMARY KEY NOT NULL,"
+    "  pw_hash TEXT NOT NULL,"
+    "  totp_sealed BLOB NOT NULL,"
+    "  totp_last_step INTEGER NOT NULL,"
+    "  failures INTEGER NOT NULL,"
+    "  locked_until INTEGER NOT NULL,"
+    "  last_login INTEGER NOT NULL);"
+    "CREATE TABLE sessions ("
+    "  hash BLOB PRIMARY KEY NOT NULL CHECK (length(hash) = 32),"
+    "  user TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL);"
+    "CREATE INDEX sessions_user ON sessions (user);"
+    "CREATE INDEX sessions_expires ON sessions (expires_at);"
+    /* AUTOINCREMENT: a list version is never handed out twice, whatever is deleted. */
+    "CREATE TABLE rev_versions ("
+    "  version INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  created_at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL);"
+    "CREATE TABLE rev_entries ("
+    "  version INTEGER NOT NULL REFERENCES rev_versions (version),"
+    "  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 3),"
+    "  value BLOB NOT NULL CHECK (length(value) BETWEEN 1 AND 64),"
+    "  revoked_at INTEGER NOT NULL,"
+    "  keep_until INTEGER NOT NULL);"
+    "CREATE INDEX rev_entries_version ON rev_entries (version);",
 };
 
 _Static_assert(VOUCH_ARRAY_LEN(migrations) == VOUCH_STORE_SCHEMA_VERSION,
@@ -100,6 +140,26 @@ enum stmt_id {
 	ST_META_PUT,
 	ST_EVENT_INSERT,
 	ST_EVENT_LIST,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_OBJ_GET,
+	ST_OBJ_INSERT,
+	ST_OBJ_UPDATE,
+	ST_OBJ_DELETE,
+	ST_OBJ_LIST,
+	ST_OBJ_LIST_OWNER,
+	ST_AUTH_PUT,
+	ST_AUTH_GET,
+	ST_AUTH_DELETE,
+	ST_SESSION_INSERT,
+	ST_SESSION_GET,
+	ST_SESSION_DELETE_USER,
+	ST_SESSION_PRUNE,
+	ST_REV_VERSION_NEW,
+	ST_REV_INSERT,
+	ST_REV_MAX,
+	ST_REV_LIST,
 	ST_COUNT
 };
 
@@ -149,11 +209,47 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_EVENT_INSERT] = "INSERT INTO events (time, type, actor, fields) VALUES (?1, ?2, ?3, ?4)",
     [ST_EVENT_LIST] = "SELECT seq, time, type, actor, fields FROM events WHERE seq > ?1 "
                       "ORDER BY seq LIMIT ?2",
+    [ST_SAVEPOINT] = "SAVEPOINT vouch_op",
+    [ST_RELEASE] = "RELEASE vouch_op",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO vouch_op",
+    [ST_OBJ_GET] = "SELECT owner, version, created_at, updated_at, json FROM objects "
+                   "WHERE kind = ?1 AND name = ?2",
+    [ST_OBJ_INSERT] = "INSERT INTO objects (kind, name, owner, version, created_at, updated_at, "
+                      "json) VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5)",
+    [ST_OBJ_UPDATE] = "UPDATE objects SET owner = ?3, version = ?6, updated_at = ?4, json = ?5 "
+                      "WHERE kind = ?1 AND name = ?2",
+    [ST_OBJ_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
+    [ST_OBJ_LIST] = "SELECT name, owner, version, created_at, updated_at, json FROM objects "
+                    "WHERE kind = ?1 ORDER BY name",
+    [ST_OBJ_LIST_OWNER] = "SELECT name, owner, version, created_at, updated_at, json "
+                          "FROM objects WHERE kind = ?1 AND owner = ?2 ORDER BY name",
+    [ST_AUTH_PUT] = "INSERT INTO auth (user, pw_hash, totp_sealed, totp_last_step, failures, "
+                    "locked_until, last_login) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                    "ON CONFLICT (user) DO UPDATE SET pw_hash = excluded.pw_hash, "
+                    "totp_sealed = excluded.totp_sealed, "
+                    "totp_last_step = excluded.totp_last_step, failures = excluded.failures, "
+                    "locked_until = excluded.locked_until, last_login = excluded.last_login",
+    [ST_AUTH_GET] = "SELECT pw_hash, totp_sealed, totp_last_step, failures, locked_until, "
+                    "last_login FROM auth WHERE user = ?1",
+    [ST_AUTH_DELETE] = "DELETE FROM auth WHERE user = ?1",
+    [ST_SESSION_INSERT] = "INSERT INTO sessions (hash, user, created_at, expires_at) "
+                          "VALUES (?1, ?2, ?3, ?4)",
+    [ST_SESSION_GET] = "SELECT user, created_at, expires_at FROM sessions "
+                       "WHERE hash = ?1 AND expires_at > ?2",
+    [ST_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user = ?1",
+    [ST_SESSION_PRUNE] = "DELETE FROM sessions WHERE expires_at <= ?1",
+    [ST_REV_VERSION_NEW] = "INSERT INTO rev_versions (created_at, actor) VALUES (?1, ?2)",
+    [ST_REV_INSERT] = "INSERT INTO rev_entries (version, kind, value, revoked_at, keep_until) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_REV_MAX] = "SELECT coalesce(max(version), 0) FROM rev_versions",
+    [ST_REV_LIST] = "SELECT version, kind, value, revoked_at, keep_until FROM rev_entries "
+                    "WHERE version > ?1 AND keep_until > ?2 ORDER BY version, rowid",
 };
 
 struct sqlite_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
+	bool in_tx; /* the caller's transaction (vouch_store_tx_begin) is open */
 };
 
 static struct sqlite_store *be(struct vouch_store *store)
@@ -236,21 +332,92 @@ static int run(struct sqlite_store *b, enum stmt_id id, const char *op)
 	return stmt_exec(b, st, op);
 }
 
+/* SQLite ends a transaction by itself on some errors (I/O, disk full, out of memory): the
+ * caller's transaction is then gone, and nothing may be added to what no longer exists (a
+ * savepoint outside a transaction would silently start a new one). */
+static bool tx_lost(struct sqlite_store *b)
+{
+	if (!b->in_tx || !sqlite3_get_autocommit(b->db))
+		return false;
+	vouch_log(VOUCH_LOG_ERROR, "store.sqlite", "op", "tx", "error",
+	          "the database rolled the transaction back", NULL);
+	return true;
+}
+
+/*
+ * One operation's transaction: BEGIN IMMEDIATE on its own, or a savepoint inside the caller's
+ * transaction, so that an operation that fails there undoes exactly its own changes and leaves
+ * the caller's transaction open.
+ */
 static int tx_begin(struct sqlite_store *b)
 {
-	return run(b, ST_BEGIN, "begin");
+	if (!b->in_tx)
+		return run(b, ST_BEGIN, "begin");
+	if (tx_lost(b))
+		return VOUCH_ERR_STORE;
+	return run(b, ST_SAVEPOINT, "savepoint");
 }
 
 static int tx_commit(struct sqlite_store *b)
 {
-	return run(b, ST_COMMIT, "commit");
+	return b->in_tx ? run(b, ST_RELEASE, "release") : run(b, ST_COMMIT, "commit");
 }
 
-/* Undo whatever the open transaction did; a no-op when SQLite already rolled it back. */
+/* Undo whatever the operation did; a no-op when SQLite already rolled it back. */
 static void tx_rollback(struct sqlite_store *b)
 {
-	if (!sqlite3_get_autocommit(b->db))
+	if (sqlite3_get_autocommit(b->db))
+		return;
+	if (!b->in_tx) {
 		(void)run(b, ST_ROLLBACK, "rollback");
+		return;
+	}
+	(void)run(b, ST_ROLLBACK_TO, "rollback_to");
+	(void)run(b, ST_RELEASE, "release");
+}
+
+/* ---- the caller's transactions ------------------------------------------------------------- */
+
+static int sq_tx_begin(struct vouch_store *store)
+{
+	struct sqlite_store *b = be(store);
+	int rc;
+
+	if (b->in_tx)
+		return VOUCH_ERR_INVALID;
+	rc = run(b, ST_BEGIN, "tx.begin");
+	if (rc == VOUCH_OK)
+		b->in_tx = true;
+	return rc;
+}
+
+static int sq_tx_commit(struct vouch_store *store)
+{
+	struct sqlite_store *b = be(store);
+	int rc;
+
+	if (!b->in_tx)
+		return VOUCH_ERR_INVALID;
+	if (tx_lost(b)) {
+		b->in_tx = false;
+		return VOUCH_ERR_STORE;
+	}
+	rc = run(b, ST_COMMIT, "tx.commit");
+	if (rc != VOUCH_OK && !sqlite3_get_autocommit(b->db))
+		(void)run(b, ST_ROLLBACK, "tx.rollback");
+	b->in_tx = false;
+	return rc;
+}
+
+static void sq_tx_rollback(struct vouch_store *store)
+{
+	struct sqlite_store *b = be(store);
+
+	if (!b->in_tx)
+		return;
+	if (!sqlite3_get_autocommit(b->db))
+		(void)run(b, ST_ROLLBACK, "tx.rollback");
+	b->in_tx = false;
 }
 
 static int bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -1053,6 +1220,534 @@ out_done:
 	return rc;
 }
 
+/* ---- directory objects --------------------------------------------------------------------- */
+
+/* The version of kind/name inside the caller's transaction; 0 when absent. */
+static int obj_version(struct sqlite_store *b, const char *kind, const char *name, int64_t *version)
+{
+	sqlite3_stmt *st;
+	int src;
+	int rc = stmt_get(b, ST_OBJ_GET, &st);
+
+	*version = 0;
+	if (rc != VOUCH_OK)
+		return rc;
+	bind_text(st, 1, kind);
+	bind_text(st, 2, name);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		*version = sqlite3_column_int64(st, 1);
+		rc = *version >= 1 ? VOUCH_OK : VOUCH_ERR_STORE_CORRUPT;
+	} else if (src == SQLITE_DONE) {
+		rc = VOUCH_OK;
+	} else {
+		rc = db_err(b->db, src, "obj.version");
+	}
+	stmt_done(st);
+	return rc;
+}
+
+/* "<kind>.<what>" */
+static int obj_event(struct sqlite_store *b, const char *kind, const char *what, const char *actor,
+                     char *fields)
+{
+	char type[VOUCH_STORE_TYPE_MAX + 1];
+
+	snprintf(type, sizeof(type), "%s.%s", kind, what);
+	return event_insert_owned(b, type, actor, fields);
+}
+
+static int sq_obj_put(struct vouch_store *store, const char *kind, const char *name,
+                      const char *owner, const char *json, int64_t expect_version, int64_t now,
+                      const char *actor, int64_t *version)
+{
+	struct sqlite_store *b = be(store);
+	int64_t cur = 0, next = 1;
+	sqlite3_stmt *st;
+	int rc = tx_begin(b);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	rc = obj_version(b, kind, name, &cur);
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	if (cur == 0 && expect_version > 0) {
+		rc = VOUCH_ERR_STORE_NOT_FOUND;
+		goto out_rollback;
+	}
+	if (cur > 0 && expect_version == VOUCH_STORE_CREATE) {
+		rc = VOUCH_ERR_STORE_EXISTS;
+		goto out_rollback;
+	}
+	if (cur > 0 && expect_version > 0 && expect_version != cur) {
+		rc = VOUCH_ERR_STORE_CONFLICT;
+		goto out_rollback;
+	}
+	if (cur == INT64_MAX) {
+		rc = VOUCH_ERR_STORE_CORRUPT;
+		goto out_rollback;
+	}
+	next = cur + 1;
+	rc = stmt_get(b, cur == 0 ? ST_OBJ_INSERT : ST_OBJ_UPDATE, &st);
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	bind_text(st, 1, kind);
+	bind_text(st, 2, name);
+	if (owner != NULL)
+		bind_text(st, 3, owner);
+	sqlite3_bind_int64(st, 4, now);
+	bind_text(st, 5, json);
+	if (cur > 0)
+		sqlite3_bind_int64(st, 6, next);
+	rc = stmt_exec(b, st, "obj.put");
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	rc = obj_event(b, kind, cur == 0 ? "create" : "update", actor,
+	               vouch_store_fields_obj(name, next, json));
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	rc = tx_commit(b);
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	if (version != NULL)
+		*version = next;
+	return VOUCH_OK;
+out_rollback:
+	tx_rollback(b);
+	return rc;
+}
+
+static int sq_obj_get(struct vouch_store *store, const char *kind, const char *name,
+                      struct vouch_store_obj *out)
+{
+	struct sqlite_store *b = be(store);
+	const unsigned char *json;
+	sqlite3_stmt *st;
+	int n;
+	int src;
+	int rc = stmt_get(b, ST_OBJ_GET, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	bind_text(st, 1, kind);
+	bind_text(st, 2, name);
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = VOUCH_ERR_STORE_NOT_FOUND;
+		goto out_done;
+	}
+	if (src != SQLITE_ROW) {
+		rc = db_err(b->db, src, "obj.get");
+		goto out_done;
+	}
+	snprintf(out->kind, sizeof(out->kind), "%s", kind);
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->version = sqlite3_column_int64(st, 1);
+	out->created_at = sqlite3_column_int64(st, 2);
+	out->updated_at = sqlite3_column_int64(st, 3);
+	json = sqlite3_column_text(st, 4);
+	n = sqlite3_column_bytes(st, 4);
+	if (!col_text(st, 0, out->owner, sizeof(out->owner)) || json == NULL || n <= 0 ||
+	    out->version < 1) {
+		rc = json == NULL && sqlite3_errcode(b->db) == SQLITE_NOMEM
+		         ? VOUCH_ERR_NOMEM
+		         : VOUCH_ERR_STORE_CORRUPT;
+		goto out_done;
+	}
+	out->json = malloc((size_t)n + 1);
+	if (out->json == NULL) {
+		rc = VOUCH_ERR_NOMEM;
+		goto out_done;
+	}
+	memcpy(out->json, json, (size_t)n);
+	out->json[n] = '\0';
+	out->json_len = (size_t)n;
+	rc = VOUCH_OK;
+out_done:
+	stmt_done(st);
+	if (rc != VOUCH_OK)
+		vouch_store_obj_clear(out);
+	return rc;
+}
+
+static int sq_obj_delete(struct vouch_store *store, const char *kind, const char *name,
+                         int64_t expect_version, const char *actor)
+{
+	struct sqlite_store *b = be(store);
+	int64_t cur = 0;
+	sqlite3_stmt *st;
+	int rc = tx_begin(b);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	rc = obj_version(b, kind, name, &cur);
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	if (cur == 0) {
+		rc = VOUCH_ERR_STORE_NOT_FOUND;
+		goto out_rollback;
+	}
+	if (expect_version > 0 && expect_version != cur) {
+		rc = VOUCH_ERR_STORE_CONFLICT;
+		goto out_rollback;
+	}
+	rc = stmt_get(b, ST_OBJ_DELETE, &st);
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	bind_text(st, 1, kind);
+	bind_text(st, 2, name);
+	rc = stmt_exec(b, st, "obj.delete");
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	rc = obj_event(b, kind, "delete", actor, vouch_store_fields_obj(name, cur, NULL));
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	rc = tx_commit(b);
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	return VOUCH_OK;
+out_rollback:
+	tx_rollback(b);
+	return rc;
+}
+
+static int sq_obj_list(struct vouch_store *store, const char *kind, const char *owner,
+                       int (*cb)(const struct vouch_store_obj *obj, void *ctx), void *ctx)
+{
+	struct sqlite_store *b = be(store);
+	struct vouch_store_obj obj;
+	sqlite3_stmt *st;
+	int src;
+	int rc = stmt_get(b, owner != NULL ? ST_OBJ_LIST_OWNER : ST_OBJ_LIST, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	bind_text(st, 1, kind);
+	if (owner != NULL)
+		bind_text(st, 2, owner);
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src == SQLITE_DONE) {
+			rc = VOUCH_OK;
+			break;
+		}
+		if (src != SQLITE_ROW) {
+			rc = db_err(b->db, src, "obj.list");
+			break;
+		}
+		memset(&obj, 0, sizeof(obj));
+		snprintf(obj.kind, sizeof(obj.kind), "%s", kind);
+		obj.version = sqlite3_column_int64(st, 2);
+		obj.created_at = sqlite3_column_int64(st, 3);
+		obj.updated_at = sqlite3_column_int64(st, 4);
+		/* The API hands out a non-const pointer for the allocated case only. */
+		obj.json = (char *)(uintptr_t)sqlite3_column_text(st, 5);
+		if (!col_text(st, 0, obj.name, sizeof(obj.name)) ||
+		    !col_text(st, 1, obj.owner, sizeof(obj.owner)) || obj.name[0] == '\0' ||
+		    obj.json == NULL || obj.version < 1) {
+			rc = VOUCH_ERR_STORE_CORRUPT;
+			break;
+		}
+		obj.json_len = (size_t)sqlite3_column_bytes(st, 5);
+		rc = cb(&obj, ctx);
+		if (rc != 0) {
+			rc = rc > 0 ? VOUCH_OK : rc;
+			break;
+		}
+	}
+	stmt_done(st);
+	return rc;
+}
+
+/* ---- authentication secrets ---------------------------------------------------------------- */
+
+static int sq_auth_put(struct vouch_store *store, const struct vouch_store_auth *a)
+{
+	struct sqlite_store *b = be(store);
+	static const uint8_t empty[1];
+	sqlite3_stmt *st;
+	int rc = stmt_get(b, ST_AUTH_PUT, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	bind_text(st, 1, a->user);
+	bind_text(st, 2, a->pw_hash);
+	/* A zero-length blob bound from a NULL pointer would be SQL NULL. */
+	sqlite3_bind_blob(st, 3, a->totp_sealed_len > 0 ? a->totp_sealed : empty,
+	                  (int)a->totp_sealed_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, a->totp_last_step);
+	sqlite3_bind_int64(st, 5, (int64_t)a->failures);
+	sqlite3_bind_int64(st, 6, a->locked_until);
+	sqlite3_bind_int64(st, 7, a->last_login);
+	return stmt_exec(b, st, "auth.put");
+}
+
+static int sq_auth_get(struct vouch_store *store, const char *user, struct vouch_store_auth *out)
+{
+	struct sqlite_store *b = be(store);
+	const void *sealed;
+	int64_t failures;
+	sqlite3_stmt *st;
+	int n;
+	int src;
+	int rc = stmt_get(b, ST_AUTH_GET, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	bind_text(st, 1, user);
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = VOUCH_ERR_STORE_NOT_FOUND;
+		goto out_done;
+	}
+	if (src != SQLITE_ROW) {
+		rc = db_err(b->db, src, "auth.get");
+		goto out_done;
+	}
+	snprintf(out->user, sizeof(out->user), "%s", user);
+	sealed = sqlite3_column_blob(st, 1);
+	n = sqlite3_column_bytes(st, 1);
+	failures = sqlite3_column_int64(st, 3);
+	if (!col_text(st, 0, out->pw_hash, sizeof(out->pw_hash)) || n < 0 ||
+	    (size_t)n > VOUCH_STORE_SEALED_MAX || (sealed == NULL && n > 0) || failures < 0 ||
+	    failures > (int64_t)UINT32_MAX) {
+		rc = VOUCH_ERR_STORE_CORRUPT;
+		goto out_done;
+	}
+	if (n > 0)
+		memcpy(out->totp_sealed, sealed, (size_t)n);
+	out->totp_sealed_len = (size_t)n;
+	out->totp_last_step = sqlite3_column_int64(st, 2);
+	out->failures = (uint32_t)failures;
+	out->locked_until = sqlite3_column_int64(st, 4);
+	out->last_login = sqlite3_column_int64(st, 5);
+	rc = VOUCH_OK;
+out_done:
+	stmt_done(st);
+	if (rc != VOUCH_OK)
+		vouch_wipe(out, sizeof(*out));
+	return rc;
+}
+
+static int sq_auth_delete(struct vouch_store *store, const char *user)
+{
+	struct sqlite_store *b = be(store);
+	sqlite3_stmt *st;
+	int rc = stmt_get(b, ST_AUTH_DELETE, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	bind_text(st, 1, user);
+	rc = stmt_exec(b, st, "auth.delete");
+	if (rc == VOUCH_OK && sqlite3_changes(b->db) == 0)
+		rc = VOUCH_ERR_STORE_NOT_FOUND;
+	return rc;
+}
+
+/* ---- sessions ------------------------------------------------------------------------------ */
+
+static int sq_session_put(struct vouch_store *store, const struct vouch_store_session *s)
+{
+	struct sqlite_store *b = be(store);
+	sqlite3_stmt *st;
+	int src;
+	int rc = stmt_get(b, ST_SESSION_INSERT, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	sqlite3_bind_blob(st, 1, s->hash, VOUCH_STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
+	bind_text(st, 2, s->user);
+	sqlite3_bind_int64(st, 3, s->created_at);
+	sqlite3_bind_int64(st, 4, s->expires_at);
+	src = sqlite3_step(st);
+	stmt_done(st);
+	if (src == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return VOUCH_ERR_STORE_EXISTS;
+	return src == SQLITE_DONE ? VOUCH_OK : db_err(b->db, src, "session.put");
+}
+
+static int sq_session_get(struct vouch_store *store, const uint8_t *hash, int64_t now,
+                          struct vouch_store_session *out)
+{
+	struct sqlite_store *b = be(store);
+	sqlite3_stmt *st;
+	int src;
+	int rc = stmt_get(b, ST_SESSION_GET, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	sqlite3_bind_blob(st, 1, hash, VOUCH_STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		memcpy(out->hash, hash, VOUCH_STORE_TOKEN_HASH_LEN);
+		out->created_at = sqlite3_column_int64(st, 1);
+		out->expires_at = sqlite3_column_int64(st, 2);
+		rc = col_text(st, 0, out->user, sizeof(out->user)) && out->user[0] != '\0'
+		         ? VOUCH_OK
+		         : VOUCH_ERR_STORE_CORRUPT;
+	} else if (src == SQLITE_DONE) {
+		rc = VOUCH_ERR_STORE_NOT_FOUND;
+	} else {
+		rc = db_err(b->db, src, "session.get");
+	}
+	stmt_done(st);
+	if (rc != VOUCH_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+static int sq_session_delete_user(struct vouch_store *store, const char *user, size_t *count)
+{
+	struct sqlite_store *b = be(store);
+	sqlite3_stmt *st;
+	int rc = stmt_get(b, ST_SESSION_DELETE_USER, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	bind_text(st, 1, user);
+	rc = stmt_exec(b, st, "session.delete_user");
+	if (rc == VOUCH_OK)
+		*count = (size_t)sqlite3_changes(b->db);
+	return rc;
+}
+
+static int sq_session_prune(struct vouch_store *store, int64_t now)
+{
+	struct sqlite_store *b = be(store);
+	sqlite3_stmt *st;
+	int rc = stmt_get(b, ST_SESSION_PRUNE, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, now);
+	return stmt_exec(b, st, "session.prune");
+}
+
+/* ---- revocation list ----------------------------------------------------------------------- */
+
+static int sq_rev_add(struct vouch_store *store, const struct vouch_store_rev *entries, size_t n,
+                      const char *actor, uint64_t *version)
+{
+	struct sqlite_store *b = be(store);
+	int64_t v;
+	sqlite3_stmt *st;
+	int rc = tx_begin(b);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	rc = stmt_get(b, ST_REV_VERSION_NEW, &st);
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	bind_text(st, 2, actor);
+	rc = stmt_exec(b, st, "rev.version");
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	v = sqlite3_last_insert_rowid(b->db);
+	if (v < 1) {
+		rc = VOUCH_ERR_STORE_CORRUPT;
+		goto out_rollback;
+	}
+	rc = stmt_get(b, ST_REV_INSERT, &st);
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, v);
+		sqlite3_bind_int(st, 2, entries[i].kind);
+		sqlite3_bind_blob(st, 3, entries[i].value, (int)entries[i].value_len,
+		                  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, entries[i].revoked_at);
+		sqlite3_bind_int64(st, 5, entries[i].keep_until);
+		rc = stmt_exec(b, st, "rev.insert");
+		if (rc != VOUCH_OK)
+			goto out_rollback;
+	}
+	rc = event_insert_owned(b, "revlist.add", actor,
+	                        vouch_store_fields_revlist_add((uint64_t)v, entries, n));
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	rc = tx_commit(b);
+	if (rc != VOUCH_OK)
+		goto out_rollback;
+	*version = (uint64_t)v;
+	return VOUCH_OK;
+out_rollback:
+	tx_rollback(b);
+	return rc;
+}
+
+static int sq_rev_version(struct vouch_store *store, uint64_t *version)
+{
+	struct sqlite_store *b = be(store);
+	sqlite3_stmt *st;
+	int src;
+	int rc = stmt_get(b, ST_REV_MAX, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW && sqlite3_column_int64(st, 0) >= 0) {
+		*version = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = VOUCH_OK;
+	} else {
+		rc =
+		    src == SQLITE_ROW ? VOUCH_ERR_STORE_CORRUPT : db_err(b->db, src, "rev.version");
+	}
+	stmt_done(st);
+	return rc;
+}
+
+static int sq_rev_list(struct vouch_store *store, uint64_t since, int64_t now,
+                       int (*cb)(const struct vouch_store_rev *rev, void *ctx), void *ctx)
+{
+	struct sqlite_store *b = be(store);
+	struct vouch_store_rev rev;
+	const void *value;
+	int64_t version;
+	sqlite3_stmt *st;
+	int n;
+	int src;
+	int rc = stmt_get(b, ST_REV_LIST, &st);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, (int64_t)since);
+	sqlite3_bind_int64(st, 2, now);
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src == SQLITE_DONE) {
+			rc = VOUCH_OK;
+			break;
+		}
+		if (src != SQLITE_ROW) {
+			rc = db_err(b->db, src, "rev.list");
+			break;
+		}
+		memset(&rev, 0, sizeof(rev));
+		version = sqlite3_column_int64(st, 0);
+		rev.kind = sqlite3_column_int(st, 1);
+		value = sqlite3_column_blob(st, 2);
+		n = sqlite3_column_bytes(st, 2);
+		if (version < 1 || value == NULL || n <= 0 || n > VOUCH_STORE_REV_VALUE_MAX) {
+			rc = VOUCH_ERR_STORE_CORRUPT;
+			break;
+		}
+		rev.version = (uint64_t)version;
+		memcpy(rev.value, value, (size_t)n);
+		rev.value_len = (size_t)n;
+		rev.revoked_at = sqlite3_column_int64(st, 3);
+		rev.keep_until = sqlite3_column_int64(st, 4);
+		rc = cb(&rev, ctx);
+		if (rc != 0) {
+			rc = rc > 0 ? VOUCH_OK : rc;
+			break;
+		}
+	}
+	stmt_done(st);
+	return rc;
+}
+
 /* ---- maintenance --------------------------------------------------------------------------- */
 
 static int sq_schema_version(struct vouch_store *store, int *version)
@@ -1134,6 +1829,23 @@ static const struct vouch_store_ops sqlite_ops = {
     .meta_get = sq_meta_get,
     .event_append = sq_event_append,
     .event_list = sq_event_list,
+    .tx_begin = sq_tx_begin,
+    .tx_commit = sq_tx_commit,
+    .tx_rollback = sq_tx_rollback,
+    .obj_put = sq_obj_put,
+    .obj_get = sq_obj_get,
+    .obj_delete = sq_obj_delete,
+    .obj_list = sq_obj_list,
+    .auth_put = sq_auth_put,
+    .auth_get = sq_auth_get,
+    .auth_delete = sq_auth_delete,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_delete_user = sq_session_delete_user,
+    .session_prune = sq_session_prune,
+    .rev_add = sq_rev_add,
+    .rev_version = sq_rev_version,
+    .rev_list = sq_rev_list,
 };
 
 /* ---- opening and migrations ---------------------------------------------------------------- */

@@ -46,6 +46,7 @@ static void usage(FILE *out)
 	    "usage: vouchd init --data DIR [--site NAME] [--hostname NAME ...]\n"
 	    "                   [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
 	    "                   [--public-http-url URL] [--pkcs11-module PATH]\n"
+	    "                   [--timezone ZONE]\n"
 	    "       vouchd --data DIR [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
 	    "                   [--config FILE] [--debug]\n"
 	    "       vouchd --help | --version\n"
@@ -56,6 +57,9 @@ static void usage(FILE *out)
 	    "certificate's names (default localhost, 127.0.0.1); --public-http-url is the base of "
 	    "the\n"
 	    "CRL / OCSP / CA URLs written into certificates (default http://<http-listen>).\n"
+	    "--timezone is the site's IANA zone (default UTC): policy time windows are its local\n"
+	    "time. init also creates the credential issuer, revocation-list and TOTP-sealing "
+	    "keys.\n"
 	    "\n"
 	    "Without a command vouchd serves EST and the admin API over HTTPS (listen) and CRLs,\n"
 	    "OCSP and CA certificates over HTTP (http_listen), logging JSON lines on stderr, and\n"
@@ -467,6 +471,7 @@ static int cmd_init(int argc, char **argv)
 	    {"http-listen", required_argument, NULL, 'L'},
 	    {"public-http-url", required_argument, NULL, 'u'},
 	    {"pkcs11-module", required_argument, NULL, 'm'},
+	    {"timezone", required_argument, NULL, 'z'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -514,6 +519,9 @@ static int cmd_init(int argc, char **argv)
 			break;
 		case 'm':
 			key = "pkcs11_module";
+			break;
+		case 'z':
+			key = "timezone";
 			break;
 		case 'h':
 			usage(stdout);
@@ -572,6 +580,10 @@ static int cmd_init(int argc, char **argv)
 		rc = init_certs(&st);
 	if (rc == VOUCH_OK)
 		rc = init_store(&st);
+	if (rc == VOUCH_OK) {
+		st.step = "people keys";
+		rc = vouch_people_keys_ensure(st.store, st.p11);
+	}
 	if (rc == VOUCH_OK) {
 		st.step = "vouchd.conf";
 		rc = vouch_config_write(&st.cfg, conf);
@@ -763,6 +775,20 @@ static int serve(struct run_state *rs)
 	rc = vouch_service_init(&svc, &rs->cfg, ca, store, rs->base);
 	if (rc != VOUCH_OK)
 		goto out_free_http;
+	step = "people";
+	{
+		char root_pem[PATH_MAX];
+
+		rc = vouch_config_path(&rs->cfg, "ca/root.pem", root_pem, sizeof(root_pem));
+		if (rc == VOUCH_OK)
+			rc = vouch_people_init(&svc.people, store, p11, root_pem, rs->cfg.timezone,
+			                       rs->cfg.credential_hours, rs->cfg.session_minutes,
+			                       rs->cfg.revlist_max_age_hours);
+		if (rc != VOUCH_OK)
+			goto out_free_http;
+		svc.p11 = p11;
+		svc.people_ready = true;
+	}
 	rc = VOUCH_ERR_NOMEM;
 	sigterm = evsignal_new(rs->base, SIGTERM, on_signal, rs);
 	sigint = evsignal_new(rs->base, SIGINT, on_signal, rs);

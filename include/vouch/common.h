@@ -81,6 +81,20 @@ enum vouch_err {
 	VOUCH_ERR_STORE_VERSION = -148,        /* schema newer than this program: refused */
 	VOUCH_ERR_STORE_BUSY = -149,           /* database locked beyond the busy timeout */
 	VOUCH_ERR_STORE_CORRUPT = -150,        /* not a vouch database, or corrupt */
+	VOUCH_ERR_STORE_CONFLICT = -151,       /* record changed since read (version mismatch) */
+	VOUCH_ERR_STORE_IN_USE = -152,         /* record still referenced: not deleted */
+
+	/* Policy, credentials, revocation lists (policy.h, cred.h, revlist.h) */
+	VOUCH_ERR_POLICY_FORMAT = -160,   /* well-formed CBOR that is not valid permissions */
+	VOUCH_ERR_CRED_FORMAT = -161,     /* a credential's claims are not what a credential holds */
+	VOUCH_ERR_REVLIST_FORMAT = -162,  /* a revocation list's payload is malformed */
+	VOUCH_ERR_REVLIST_STALE = -163,   /* revocation list older than the one held (version) */
+	VOUCH_ERR_REVOKED = -164,         /* the credential, its subject or its phone is revoked */
+	VOUCH_ERR_TZ = -165,              /* not a POSIX TZ rule this parser accepts */
+
+	/* Authentication (vouchd) */
+	VOUCH_ERR_AUTH = -180,        /* user, password or code wrong (never says which) */
+	VOUCH_ERR_AUTH_LOCKED = -181, /* too many failures: try again later */
 };
 
 /* A short, stable, human-readable name of an error ("signature or tag did not verify"). */

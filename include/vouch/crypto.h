@@ -46,6 +46,18 @@ int vouch_sha256(const void *data, size_t len, uint8_t out[VOUCH_SHA256_LEN]);
 /* SHA-256 over the concatenation of iovcnt pieces. */
 int vouch_sha256_v(const struct vouch_iov *iov, size_t iovcnt, uint8_t out[VOUCH_SHA256_LEN]);
 
+/* Incremental SHA-256, for input made piece by piece and never held whole (e.g. the base64url
+ * text of a token, RFC 9770 token hashes). _init, any number of _update, then _final, which
+ * releases the back-end state; _clear releases it without a result (a no-op after _final or on a
+ * failed _init). A failed _update or _final releases the state too. */
+struct vouch_sha256_ctx {
+	void *h; /* the back-end's hash state */
+};
+int vouch_sha256_init(struct vouch_sha256_ctx *ctx);
+int vouch_sha256_update(struct vouch_sha256_ctx *ctx, const void *data, size_t len);
+int vouch_sha256_final(struct vouch_sha256_ctx *ctx, uint8_t out[VOUCH_SHA256_LEN]);
+void vouch_sha256_clear(struct vouch_sha256_ctx *ctx);
+
 int vouch_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
 		      uint8_t out[VOUCH_SHA256_LEN]);
 int vouch_hmac_sha256_v(const uint8_t *key, size_t key_len, const struct vouch_iov *iov,

@@ -73,6 +73,22 @@ int vouch_p11_token_create(const char *module, const char *label, const char *us
 int vouch_p11_open(struct vouch_p11 **out, const char *module, const char *label,
                    const char *pin_path);
 
+/*
+ * The same with a user PIN chosen by a person (the wallet's unlock PIN, standing in for biometric
+ * unlock) and given from memory: token_create_pin sets it as the user PIN (the SO PIN is still
+ * random, written to so_pin_path) and writes it nowhere; open_pin logs in with it. The caller
+ * wipes it. VOUCH_ERR_INVALID for a PIN shorter than VOUCH_P11_USER_PIN_MIN or longer than
+ * VOUCH_P11_USER_PIN_MAX bytes. A token opened with open_pin is not shared: opening it again in
+ * the same process while it is open is refused (VOUCH_ERR_P11_EXISTS), since an already
+ * logged-in token cannot check a PIN.
+ */
+#define VOUCH_P11_USER_PIN_MIN 4 /* SoftHSM2's minimum */
+#define VOUCH_P11_USER_PIN_MAX 128
+int vouch_p11_token_create_pin(const char *module, const char *label, const char *user_pin,
+                               const char *so_pin_path);
+int vouch_p11_open_pin(struct vouch_p11 **out, const char *module, const char *label,
+                       const char *pin);
+
 /* Log out, close the sessions, release the module. NULL is a no-op. */
 void vouch_p11_close(struct vouch_p11 *p11);
 
@@ -115,6 +131,29 @@ struct vouch_p11_key_info {
 };
 
 int vouch_p11_key_info(struct vouch_p11 *p11, const char *label, struct vouch_p11_key_info *info);
+
+/* ---- secret keys: sealing small secrets (TOTP seeds) with a key that never leaves the token ----
+ */
+
+#define VOUCH_P11_SEAL_IV  12
+#define VOUCH_P11_SEAL_TAG 16
+#define VOUCH_P11_SEAL_MAX 256 /* largest plaintext + tag vouch_p11_unseal handles */
+
+/* Whether an object labelled label exists in the token. */
+bool vouch_p11_object_exists(struct vouch_p11 *p11, const char *label);
+
+/* Generate an AES-256 key inside the token: CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, not
+ * CKA_EXTRACTABLE, encrypt/decrypt only (no wrap). VOUCH_ERR_P11_EXISTS when the label is taken. */
+int vouch_p11_aes_generate(struct vouch_p11 *p11, const char *label);
+
+/* AES-256-GCM with the token key `label`: out = 12-byte random IV || ciphertext || 16-byte tag,
+ * aad authenticated (bind the secret to its owner). unseal: VOUCH_ERR_VERIFY when the tag, the
+ * aad or the key does not match. Plaintexts up to VOUCH_P11_SEAL_MAX - 16 bytes. */
+int vouch_p11_seal(struct vouch_p11 *p11, const char *label, const uint8_t *aad, size_t aad_len,
+                   const uint8_t *pt, size_t pt_len, uint8_t *out, size_t cap, size_t *out_len);
+int vouch_p11_unseal(struct vouch_p11 *p11, const char *label, const uint8_t *aad, size_t aad_len,
+                     const uint8_t *sealed, size_t sealed_len, uint8_t *out, size_t cap,
+                     size_t *out_len);
 
 #ifdef __cplusplus
 }
