@@ -348,6 +348,12 @@ void fuzz_service_reset(void)
 	                                strlen(admin_fp)) == VOUCH_OK);
 	FUZZ_CHECK(vouch_service_init(&fuzz_service.svc, &fuzz_service.cfg, fuzz_site.ca,
 	                              fuzz_service.store, fuzz_service.base) == VOUCH_OK);
+	/* People (issue 4): the keys are made in the site's token on the first reset. */
+	snprintf(path, sizeof(path), "%s/ca/root.pem", fuzz_tmpdir());
+	FUZZ_CHECK(vouch_people_init(&fuzz_service.svc.people, fuzz_service.store, fuzz_site.p11,
+	                             path, "Europe/Berlin", 8, 15, 24) == VOUCH_OK);
+	fuzz_service.svc.p11 = fuzz_site.p11;
+	fuzz_service.svc.people_ready = true;
 	fuzz_service.up = true;
 }
 

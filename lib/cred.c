@@ -196,18 +196,20 @@ static bool signer_ok(const struct vouch_key *key)
 	return key != NULL && key->type == VOUCH_KEY_P256;
 }
 
-int vouch_cred_envelope_sign(const struct vouch_key *signer, bool tag61,
-                             int (*write_payload)(const void *ctx, uint8_t *out, size_t cap,
-                                                  size_t *len),
-                             const void *ctx, uint8_t *out, size_t cap, size_t *out_len)
+/* vouch_cred_envelope_sign with the signer's kid given (kid NULL: computed). */
+static int envelope_sign(const struct vouch_key *signer, const uint8_t *signer_kid, bool tag61,
+                         int (*write_payload)(const void *ctx, uint8_t *out, size_t cap,
+                                              size_t *len),
+                         const void *ctx, uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct vouch_cose_hdr_params hp;
 	struct vouch_cbor_writer w;
 	struct vouch_cbor_reader r;
 	struct vouch_cose_tbs tbs;
-	uint8_t kid[VOUCH_THUMBPRINT_LEN], sig[VOUCH_P256_SIG_LEN];
+	uint8_t kid[VOUCH_THUMBPRINT_LEN], sig[VOUCH_P256_SIG_LEN], head[HEAD_MAX];
 	const uint8_t *prot = NULL, *payload;
 	size_t prot_len = 0, payload_len = 0, written = 0, pos = 0, hdr_start, sig_len = 0;
+	size_t head_len = 0;
 	int rc = VOUCH_ERR_INTERNAL;
 
 	if (out_len != NULL)
@@ -216,13 +218,13 @@ int vouch_cred_envelope_sign(const struct vouch_key *signer, bool tag61,
 		return VOUCH_ERR_INVALID;
 	if (!signer_ok(signer) || !vouch_key_is_private(signer))
 		return VOUCH_ERR_KEY;
-	rc = vouch_cose_key_thumbprint(signer, kid);
-	if (rc != VOUCH_OK)
-		return rc;
-	rc = write_payload(ctx, NULL, 0, &payload_len);
-	if (rc != VOUCH_OK)
-		return rc;
-
+	if (signer_kid != NULL) {
+		memcpy(kid, signer_kid, sizeof(kid));
+	} else {
+		rc = vouch_cose_key_thumbprint(signer, kid);
+		if (rc != VOUCH_OK)
+			return rc;
+	}
 	memset(&hp, 0, sizeof(hp));
 	hp.alg = VOUCH_COSE_ALG_ES256;
 	hp.kid = kid;
@@ -235,20 +237,31 @@ int vouch_cred_envelope_sign(const struct vouch_key *signer, bool tag61,
 	vouch_cbor_write_array(&w, 4);
 	hdr_start = w.len;
 	vouch_cose_headers_write(&w, VOUCH_COSE_ALG_ES256, &hp, NULL, 0, NULL, 0, 0);
-	vouch_cbor_write_bstr_head(&w, payload_len);
 	rc = vouch_cbor_writer_finish(&w, &pos);
 	if (rc != VOUCH_OK)
 		return rc;
-	if (cap - pos < payload_len)
+	if (cap - pos < 1)
 		return VOUCH_ERR_BUFFER;
 
-	/* The payload goes straight to its place in the message and is signed there. */
-	payload = out + pos;
-	rc = write_payload(ctx, out + pos, payload_len, &written);
+	/*
+	 * The payload goes straight to its place in the message and is signed there: written once,
+	 * after room for the shortest bstr head, then moved up by what its length's head needs
+	 * more (a memmove of the payload costs far less than encoding it twice, count and write).
+	 */
+	rc = write_payload(ctx, out + pos + 1, cap - pos - 1, &payload_len);
 	if (rc != VOUCH_OK)
 		return rc;
-	if (written != payload_len)
-		return VOUCH_ERR_INTERNAL;
+	vouch_cbor_writer_init(&w, head, sizeof(head));
+	vouch_cbor_write_bstr_head(&w, payload_len);
+	rc = vouch_cbor_writer_finish(&w, &head_len);
+	if (rc != VOUCH_OK)
+		return rc;
+	if (cap - pos < head_len || cap - pos - head_len < payload_len)
+		return VOUCH_ERR_BUFFER;
+	memmove(out + pos + head_len, out + pos + 1, payload_len);
+	memcpy(out + pos, head, head_len);
+	pos += head_len;
+	payload = out + pos;
 	pos += payload_len;
 
 	vouch_cbor_reader_init(&r, out + hdr_start, pos - hdr_start);
@@ -273,6 +286,14 @@ int vouch_cred_envelope_sign(const struct vouch_key *signer, bool tag61,
 		return rc;
 	*out_len = pos + written;
 	return VOUCH_OK;
+}
+
+int vouch_cred_envelope_sign(const struct vouch_key *signer, bool tag61,
+                             int (*write_payload)(const void *ctx, uint8_t *out, size_t cap,
+                                                  size_t *len),
+                             const void *ctx, uint8_t *out, size_t cap, size_t *out_len)
+{
+	return envelope_sign(signer, NULL, tag61, write_payload, ctx, out, cap, out_len);
 }
 
 /* buf[*pos..] must be the shortest bstr head of len followed by the bytes at data. */
@@ -396,8 +417,9 @@ static int check_params(const struct vouch_cred_params *p, size_t *iss_len, size
 	/* A credential that can never be valid is a caller bug, not something to sign. */
 	if (p->exp <= p->nbf || p->exp <= p->iat)
 		return VOUCH_ERR_INVALID;
-	if (p->perm == NULL || p->perm_len == 0 || p->perm_len > VOUCH_POLICY_ENCODED_MAX ||
-	    vouch_cbor_validate(p->perm, p->perm_len, NULL) != VOUCH_OK)
+	/* That they are one CBOR item the claims encoder checks (VOUCH_ERR_INVALID too): no need to
+	 * walk up to 64 KiB once more on every credential. */
+	if (p->perm == NULL || p->perm_len == 0 || p->perm_len > VOUCH_POLICY_ENCODED_MAX)
 		return VOUCH_ERR_INVALID;
 	if (p->cnf == NULL)
 		return VOUCH_ERR_INVALID;
@@ -457,7 +479,7 @@ int vouch_cred_issue(const struct vouch_cred_params *p, const struct vouch_key *
 	extra[0] = (struct vouch_cwt_extra){VOUCH_CRED_CLAIM_PERM, p->perm, p->perm_len};
 	extra[1] = (struct vouch_cwt_extra){VOUCH_CRED_CLAIM_PHONE, phone, phone_enc_len};
 	ctx = (struct claims_ctx){&c, extra, VOUCH_ARRAY_LEN(extra)};
-	return vouch_cred_envelope_sign(issuer, true, write_claims, &ctx, out, cap, out_len);
+	return envelope_sign(issuer, p->issuer_kid, true, write_claims, &ctx, out, cap, out_len);
 }
 
 /* ---- verifying ---- */

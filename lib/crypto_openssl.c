@@ -882,12 +882,35 @@ int vouch_key_import_public(struct vouch_key *key, enum vouch_key_type type, con
 	return rc;
 }
 
-/* The public point of an EC key as SEC1 uncompressed, whatever encoding it was imported from. */
+/*
+ * The SubjectPublicKeyInfo of a P-256 key with its point uncompressed is these 26 bytes and then
+ * the 65 of the point (RFC 5480: id-ecPublicKey, namedCurve secp256r1, BIT STRING of 66 bytes).
+ */
+static const uint8_t p256_spki_prefix[26] = {
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+};
+
 /*
  * A key held in a PKCS#11 token (libp11) is a legacy EC_KEY with its own method: the provider
- * parameter getters do not reach its public point, but its SubjectPublicKeyInfo encodes. Decode
- * that into an ordinary public key and ask that one.
+ * parameter getters do not reach its public point, but its SubjectPublicKeyInfo encodes, cheaply,
+ * and in the one form above it holds the point as is.
  */
+static bool spki_point(const EVP_PKEY *pkey, uint8_t out[VOUCH_P256_POINT_LEN])
+{
+	unsigned char *der = NULL;
+	int len = i2d_PUBKEY((EVP_PKEY *)pkey, &der);
+	bool ok = len == (int)sizeof(p256_spki_prefix) + VOUCH_P256_POINT_LEN &&
+	          memcmp(der, p256_spki_prefix, sizeof(p256_spki_prefix)) == 0 &&
+	          der[sizeof(p256_spki_prefix)] == POINT_CONVERSION_UNCOMPRESSED;
+
+	if (ok)
+		memcpy(out, der + sizeof(p256_spki_prefix), VOUCH_P256_POINT_LEN);
+	OPENSSL_free(der);
+	return ok;
+}
+
+/* Any other such key: decode that SubjectPublicKeyInfo into an ordinary public key. */
 static EVP_PKEY *plain_public(const EVP_PKEY *pkey)
 {
 	unsigned char *der = NULL;
@@ -903,12 +926,29 @@ static EVP_PKEY *plain_public(const EVP_PKEY *pkey)
 	return plain;
 }
 
+/*
+ * The public point of an EC key as SEC1 uncompressed, whatever encoding it was imported from.
+ * Every credential asks for two (the issuer's thumbprint, the phone's COSE_Key), so the cheap
+ * ways come first: a provider key's encoded point when it is uncompressed already (the
+ * coordinates as numbers cost four times as much), a token key's SubjectPublicKeyInfo; then the
+ * general ways.
+ */
 static int p256_point(const EVP_PKEY *pkey, uint8_t out[VOUCH_P256_POINT_LEN])
 {
 	int rc = VOUCH_ERR_CRYPTO;
 	BIGNUM *x = NULL, *y = NULL;
 	EVP_PKEY *plain = NULL;
+	size_t len = 0;
 
+	if (EVP_PKEY_get0_provider(pkey) != NULL) {
+		if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, out,
+		                                    VOUCH_P256_POINT_LEN, &len) == 1 &&
+		    len == VOUCH_P256_POINT_LEN && out[0] == POINT_CONVERSION_UNCOMPRESSED)
+			return VOUCH_OK;
+	} else if (spki_point(pkey, out)) {
+		return VOUCH_OK;
+	}
+	ERR_clear_error();
 	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1) {
 		ERR_clear_error();
 		plain = plain_public(pkey);

@@ -745,6 +745,7 @@ static void api_credential(struct vouch_req *r)
 	p.cnf = &cnf;
 	p.perm = comp.perm;
 	p.perm_len = comp.perm_len;
+	p.issuer_kid = pp->issuer_kid;
 	cred = malloc(VOUCH_CRED_MAX);
 	rc = cred == NULL ? VOUCH_ERR_NOMEM : vouch_random(p.cti, sizeof(p.cti));
 	if (rc == VOUCH_OK)

@@ -1415,13 +1415,388 @@ static int resolve_tz(const char *tz_rule, char rule[VOUCH_TZ_RULE_MAX + 1], cha
 	            tz_rule);
 }
 
-/* Everything a compile holds on to: the JSON its strings point into, and the arrays. */
+/* ---- the cache of compiles -------------------------------------------------------------------
+ *
+ * A compile is a pure function of the user's stored text, their roles' stored texts and the TZ
+ * rule, and most of its cost is parsing roles and encoding. Each store connection therefore keeps
+ * (vouch_store_set_dir_cache; never shared between stores):
+ *   - roles: a role's grants as parsed from its text. A compile peeks at the role rows and reuses
+ *     the grants when the text is byte for byte the one they were parsed from. The text, not the
+ *     version, is the key: a role deleted and created again starts over at version 1.
+ *   - users: the last compile of a user, the encoded permissions. Reused when the user's text and
+ *     TZ rule are the same and every role came back as the very same parsed entry (entries are
+ *     numbered, never reused: a role changed since gets a new number).
+ * Every compile still reads the user and all their roles from the store (one read transaction),
+ * so nothing stale is ever served: the cache only saves the parsing and encoding of what did not
+ * change. Bounded: ROLE_SETS x ROLE_WAYS roles (set-associative by name) and ROLE_TEXT_MAX bytes
+ * of their text; USER_SLOTS users and USER_BYTES bytes of their texts and permissions; least
+ * recently used out first. The parsed forms are a small multiple of their text. A role entry is
+ * reference-counted, so that one evicted while a compile still uses it stays alive until then.
+ */
+#define ROLE_SETS     64 /* a power of two */
+#define ROLE_WAYS     4
+#define ROLE_TEXT_MAX (1024 * 1024)
+#define USER_SLOTS    64
+#define USER_BYTES    (2 * 1024 * 1024)
+
+struct role_compiled {
+	unsigned refs;
+	uint64_t id; /* unique in its cache (0: not cached) */
+	char *text;  /* the stored JSON the grants were parsed from */
+	size_t text_len;
+	json_t *json; /* the grants' strings point into it */
+	struct grant *grants;
+	size_t n_grants;
+	bool admin;
+};
+
+struct role_slot {
+	char name[VOUCH_STORE_ID_MAX + 1];
+	struct role_compiled *role; /* NULL: free */
+	uint64_t used;              /* the cache's clock when last used */
+};
+
+struct user_slot {
+	char name[VOUCH_STORE_ID_MAX + 1];
+	char *text; /* NULL: free */
+	size_t text_len;
+	json_t *json; /* parsed text */
+	char rule[VOUCH_TZ_RULE_MAX + 1];
+	uint64_t role_ids[VOUCH_POLICY_MAX_ROLES];
+	size_t n_roles;
+	struct vouch_dir_compiled out;
+	uint64_t used;
+};
+
+struct dir_cache {
+	struct role_slot roles[ROLE_SETS][ROLE_WAYS];
+	size_t role_text;
+	struct user_slot users[USER_SLOTS];
+	size_t user_bytes;
+	uint64_t clock;
+	uint64_t role_ids;
+};
+
+static void role_release(struct role_compiled *r)
+{
+	if (r == NULL || --r->refs > 0)
+		return;
+	json_decref(r->json);
+	free(r->grants);
+	free(r->text);
+	free(r);
+}
+
+static void role_slot_clear(struct dir_cache *c, struct role_slot *s)
+{
+	c->role_text -= s->role->text_len;
+	role_release(s->role);
+	memset(s, 0, sizeof(*s));
+}
+
+static void user_slot_clear(struct dir_cache *c, struct user_slot *u)
+{
+	c->user_bytes -= u->text_len + u->out.perm_len;
+	free(u->text);
+	json_decref(u->json);
+	vouch_dir_compiled_clear(&u->out);
+	memset(u, 0, sizeof(*u));
+}
+
+static void dir_cache_free(void *p)
+{
+	struct dir_cache *c = p;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < ROLE_SETS; i++) {
+		for (size_t w = 0; w < ROLE_WAYS; w++) {
+			if (c->roles[i][w].role != NULL)
+				role_slot_clear(c, &c->roles[i][w]);
+		}
+	}
+	for (size_t i = 0; i < USER_SLOTS; i++) {
+		if (c->users[i].text != NULL)
+			user_slot_clear(c, &c->users[i]);
+	}
+	free(c);
+}
+
+/* The connection's cache, made on first use; NULL without memory (compiles then do all the
+ * work every time). */
+static struct dir_cache *dir_cache_of(struct vouch_store *store)
+{
+	struct dir_cache *c = vouch_store_dir_cache(store);
+
+	if (c != NULL)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c != NULL)
+		vouch_store_set_dir_cache(store, c, dir_cache_free);
+	return c;
+}
+
+/* The slot holding role name, else the one to fill (a free one, else the least recently used
+ * of its set, chosen by FNV-1a of the name). */
+static struct role_slot *role_slot(struct dir_cache *c, const char *name, bool *found)
+{
+	struct role_slot *set, *pick = NULL;
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	set = c->roles[h & (ROLE_SETS - 1)];
+	*found = false;
+	for (size_t w = 0; w < ROLE_WAYS; w++) {
+		if (set[w].role != NULL && strcmp(set[w].name, name) == 0) {
+			*found = true;
+			return &set[w];
+		}
+		if (pick == NULL ||
+		    (pick->role != NULL && (set[w].role == NULL || set[w].used < pick->used)))
+			pick = &set[w];
+	}
+	return pick;
+}
+
+/* Keep the roles' text within its budget, least recently used out first (never keep). */
+static void role_cache_trim(struct dir_cache *c, const struct role_slot *keep)
+{
+	while (c->role_text > ROLE_TEXT_MAX) {
+		struct role_slot *lru = NULL;
+
+		for (size_t i = 0; i < ROLE_SETS; i++) {
+			for (size_t w = 0; w < ROLE_WAYS; w++) {
+				struct role_slot *s = &c->roles[i][w];
+
+				if (s->role != NULL && s != keep &&
+				    (lru == NULL || s->used < lru->used))
+					lru = s;
+			}
+		}
+		if (lru == NULL)
+			return;
+		role_slot_clear(c, lru);
+	}
+}
+
+/* The slot holding user name, else NULL. */
+static struct user_slot *user_slot(struct dir_cache *c, const char *name)
+{
+	for (size_t i = 0; i < USER_SLOTS; i++) {
+		if (c->users[i].text != NULL && strcmp(c->users[i].name, name) == 0)
+			return &c->users[i];
+	}
+	return NULL;
+}
+
+/* Parse a role's stored text (its own copy goes with it). */
+static int role_parse(const char *name, const char *text, size_t len, struct role_compiled **out,
+                      char *err)
+{
+	struct role_compiled *r = calloc(1, sizeof(*r));
+	char where[WHERE_MAX];
+	const json_t *grants;
+	json_t *gj;
+	size_t i;
+	int rc = VOUCH_ERR_NOMEM;
+
+	*out = NULL;
+	if (r == NULL)
+		return fail(err, rc, "out of memory");
+	r->refs = 1;
+	r->text = malloc(len);
+	if (r->text == NULL) {
+		rc = fail(err, rc, "out of memory");
+		goto out_release;
+	}
+	memcpy(r->text, text, len);
+	r->text_len = len;
+	r->json = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(r->json)) {
+		rc = fail(err, VOUCH_ERR_STORE_CORRUPT, "role %.64s: stored object is not JSON",
+		          name);
+		goto out_release;
+	}
+	r->admin = json_is_true(json_object_get(r->json, "admin"));
+	grants = json_object_get(r->json, "grants");
+	if (json_array_size(grants) > 0) {
+		r->grants = calloc(json_array_size(grants), sizeof(*r->grants));
+		if (r->grants == NULL) {
+			rc = fail(err, rc, "out of memory");
+			goto out_release;
+		}
+	}
+	json_array_foreach(grants, i, gj)
+	{
+		snprintf(where, sizeof(where), "role %s: grants[%zu]", name, i);
+		rc = parse_grant(gj, where, &r->grants[i], err);
+		if (rc != VOUCH_OK)
+			goto out_release;
+		r->n_grants++;
+	}
+	*out = r;
+	return VOUCH_OK;
+out_release:
+	role_release(r);
+	return rc;
+}
+
+struct role_peek {
+	struct dir_cache *cache; /* NULL: none */
+	const char *const *names;
+	struct role_compiled **roles; /* out, one reference each */
+	char *err;
+	bool failed; /* err says why */
+	size_t missing;
+};
+
+static int role_peek_cb(size_t i, const struct vouch_store_obj *o, void *ctx)
+{
+	struct role_peek *p = ctx;
+	const char *name = p->names[i];
+	struct role_slot *s = NULL;
+	bool found = false;
+	int rc;
+
+	if (o == NULL) {
+		p->missing = i;
+		return VOUCH_ERR_STORE_NOT_FOUND;
+	}
+	if (p->cache != NULL) {
+		s = role_slot(p->cache, name, &found);
+		if (found && s->role->text_len == o->json_len &&
+		    memcmp(s->role->text, o->json, o->json_len) == 0) {
+			s->used = ++p->cache->clock;
+			s->role->refs++;
+			p->roles[i] = s->role;
+			return 0;
+		}
+	}
+	rc = role_parse(name, o->json, o->json_len, &p->roles[i], p->err);
+	if (rc != VOUCH_OK) {
+		p->failed = true;
+		return rc;
+	}
+	if (s == NULL)
+		return 0;
+	/* A stale entry of the same name, or the one its set gives up. */
+	if (s->role != NULL)
+		role_slot_clear(p->cache, s);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->role = p->roles[i];
+	s->role->refs++;
+	s->role->id = ++p->cache->role_ids;
+	s->used = ++p->cache->clock;
+	p->cache->role_text += s->role->text_len;
+	role_cache_trim(p->cache, s);
+	return 0;
+}
+
+/* The compiled grants of the roles as stored now, read together (roles[i]: one reference each,
+ * role_release(); all NULL on failure). */
+static int roles_get(struct vouch_store *store, struct dir_cache *cache, const char *const *names,
+                     size_t n, struct role_compiled **roles, char *err)
+{
+	struct role_peek p = {cache, names, roles, err, false, SIZE_MAX};
+	int rc = vouch_store_obj_peek(store, "role", names, n, role_peek_cb, &p);
+
+	if (rc == VOUCH_OK)
+		return VOUCH_OK;
+	for (size_t i = 0; i < n; i++) {
+		role_release(roles[i]);
+		roles[i] = NULL;
+	}
+	if (p.failed)
+		return rc;
+	if (p.missing < n)
+		return fail(err, VOUCH_ERR_STORE_NOT_FOUND, "no role \"%.64s\"", names[p.missing]);
+	if (rc == VOUCH_ERR_INVALID) {
+		/* A name the store refuses outright cannot be stored: name the first such. */
+		for (size_t i = 0; i < n; i++) {
+			if (!name_ok("role", names[i]))
+				return fail(err, VOUCH_ERR_STORE_NOT_FOUND, "no role \"%.64s\"",
+				            names[i]);
+		}
+	}
+	return fail(err, rc, "roles: %s", vouch_strerror(rc));
+}
+
+struct user_peek {
+	struct dir_cache *cache; /* NULL: none */
+	json_t *json;            /* out, one reference */
+	struct user_slot *memo;  /* out: the user's last compile, of this very text */
+	char *text;              /* out without memo (with a cache): a copy of the text */
+	size_t text_len;
+};
+
+static int user_peek_cb(size_t i, const struct vouch_store_obj *o, void *ctx)
+{
+	struct user_peek *p = ctx;
+	struct user_slot *u;
+
+	(void)i;
+	if (o == NULL)
+		return VOUCH_ERR_STORE_NOT_FOUND;
+	u = p->cache != NULL ? user_slot(p->cache, o->name) : NULL;
+	if (u != NULL && u->text_len == o->json_len && memcmp(u->text, o->json, o->json_len) == 0) {
+		p->memo = u;
+		p->json = json_incref(u->json);
+		return 0;
+	}
+	p->json = json_loadb(o->json, o->json_len, JSON_REJECT_DUPLICATES, NULL);
+	/* Kept for the memo; without memory there is simply none. */
+	if (p->cache != NULL && (p->text = malloc(o->json_len)) != NULL) {
+		memcpy(p->text, o->json, o->json_len);
+		p->text_len = o->json_len;
+	}
+	return 0;
+}
+
+/* What the user's compile needs of the stored user: *json (one reference); *memo, their last
+ * compile when it was of this very text; else *text, a copy of it (free(); NULL without a
+ * cache). */
+static int user_get(struct vouch_store *store, struct dir_cache *cache, const char *name,
+                    json_t **json, struct user_slot **memo, char **text, size_t *text_len,
+                    char *err)
+{
+	struct user_peek p = {cache, NULL, NULL, NULL, 0};
+	int rc;
+
+	*json = NULL;
+	*memo = NULL;
+	*text = NULL;
+	*text_len = 0;
+	rc = vouch_store_obj_peek(store, "user", &name, 1, user_peek_cb, &p);
+	if (rc == VOUCH_OK && !json_is_object(p.json))
+		rc = VOUCH_ERR_STORE_CORRUPT;
+	if (rc != VOUCH_OK) {
+		json_decref(p.json);
+		free(p.text);
+	}
+	if (rc == VOUCH_ERR_STORE_NOT_FOUND || rc == VOUCH_ERR_INVALID)
+		return fail(err, VOUCH_ERR_STORE_NOT_FOUND, "no user \"%.64s\"", name);
+	if (rc == VOUCH_ERR_STORE_CORRUPT)
+		return fail(err, rc, "user %.64s: stored object is not JSON", name);
+	if (rc != VOUCH_OK)
+		return fail(err, rc, "user %.64s: %s", name, vouch_strerror(rc));
+	*json = p.json;
+	*memo = p.memo;
+	*text = p.text;
+	*text_len = p.text_len;
+	return VOUCH_OK;
+}
+
+/* Everything a compile holds on to: the JSON and roles its strings point into, and the
+ * permissions. */
 struct compile {
 	json_t *user;
-	json_t *roles[VOUCH_POLICY_MAX_ROLES];
+	char *user_text; /* for the memo */
+	size_t user_text_len;
+	struct user_slot *memo;
+	struct role_compiled *roles[VOUCH_POLICY_MAX_ROLES];
 	const char *role_names[VOUCH_POLICY_MAX_ROLES];
 	size_t n_roles;
-	struct grant *grants;
 	struct vouch_policy_perm *perms;
 	size_t n_perms;
 };
@@ -1429,32 +1804,102 @@ struct compile {
 static void compile_clear(struct compile *c)
 {
 	for (size_t i = 0; i < c->n_roles; i++)
-		json_decref(c->roles[i]);
+		role_release(c->roles[i]);
 	json_decref(c->user);
-	free(c->grants);
+	free(c->user_text);
 	free(c->perms);
 }
 
-static int load_json(struct vouch_store *store, const char *kind, const char *name, json_t **out,
-                     char *err)
+/* Whether the memo is the compile of c's roles (its user text is c's) under rule. */
+static bool memo_holds(const struct user_slot *u, const struct compile *c, const char *rule)
 {
-	struct vouch_store_obj o;
-	int rc = vouch_store_obj_get(store, kind, name, &o);
-
-	*out = NULL;
-	if (rc == VOUCH_ERR_STORE_NOT_FOUND || rc == VOUCH_ERR_INVALID)
-		return fail(err, VOUCH_ERR_STORE_NOT_FOUND, "no %s \"%.64s\"", kind, name);
-	if (rc != VOUCH_OK)
-		return fail(err, rc, "%s %.64s: %s", kind, name, vouch_strerror(rc));
-	*out = json_loadb(o.json, o.json_len, JSON_REJECT_DUPLICATES, NULL);
-	vouch_store_obj_clear(&o);
-	if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return fail(err, VOUCH_ERR_STORE_CORRUPT, "%s %.64s: stored object is not JSON",
-		            kind, name);
+	if (u->n_roles != c->n_roles || strcmp(u->rule, rule) != 0)
+		return false;
+	for (size_t i = 0; i < c->n_roles; i++) {
+		if (c->roles[i]->id == 0 || c->roles[i]->id != u->role_ids[i])
+			return false;
 	}
+	return true;
+}
+
+static int compiled_copy(const struct vouch_dir_compiled *from, struct vouch_dir_compiled *to)
+{
+	*to = *from;
+	to->perm = malloc(from->perm_len > 0 ? from->perm_len : 1);
+	if (to->perm == NULL) {
+		memset(to, 0, sizeof(*to));
+		return VOUCH_ERR_NOMEM;
+	}
+	memcpy(to->perm, from->perm, from->perm_len);
 	return VOUCH_OK;
+}
+
+/* A free user slot, else the least recently used. */
+static struct user_slot *user_victim(struct dir_cache *c)
+{
+	struct user_slot *lru = &c->users[0];
+
+	for (size_t i = 0; i < USER_SLOTS; i++) {
+		if (c->users[i].text == NULL)
+			return &c->users[i];
+		if (c->users[i].used < lru->used)
+			lru = &c->users[i];
+	}
+	return lru;
+}
+
+/* Keep out as the user's last compile (a memo that does not fit is simply not kept). */
+static void memo_put(struct dir_cache *cache, const char *user, struct compile *c, const char *rule,
+                     const struct vouch_dir_compiled *out)
+{
+	struct user_slot *u = c->memo, *lru;
+	size_t text_len = u != NULL ? u->text_len : c->user_text_len;
+
+	if (u == NULL && c->user_text == NULL)
+		return;
+	if (text_len + out->perm_len > USER_BYTES / 4) {
+		if (u != NULL)
+			user_slot_clear(cache, u);
+		return;
+	}
+	if (u == NULL) {
+		u = user_slot(cache, user);
+		if (u == NULL)
+			u = user_victim(cache);
+		if (u->text != NULL)
+			user_slot_clear(cache, u);
+		snprintf(u->name, sizeof(u->name), "%s", user);
+		u->text = c->user_text;
+		u->text_len = c->user_text_len;
+		c->user_text = NULL;
+		u->json = json_incref(c->user);
+		cache->user_bytes += u->text_len;
+	} else {
+		cache->user_bytes -= u->out.perm_len;
+		vouch_dir_compiled_clear(&u->out);
+	}
+	if (compiled_copy(out, &u->out) != VOUCH_OK) {
+		user_slot_clear(cache, u);
+		return;
+	}
+	cache->user_bytes += u->out.perm_len;
+	snprintf(u->rule, sizeof(u->rule), "%s", rule);
+	u->n_roles = c->n_roles;
+	for (size_t i = 0; i < c->n_roles; i++)
+		u->role_ids[i] = c->roles[i]->id;
+	u->used = ++cache->clock;
+	while (cache->user_bytes > USER_BYTES) {
+		lru = NULL;
+		for (size_t i = 0; i < USER_SLOTS; i++) {
+			struct user_slot *s = &cache->users[i];
+
+			if (s->text != NULL && s != u && (lru == NULL || s->used < lru->used))
+				lru = s;
+		}
+		if (lru == NULL)
+			break;
+		user_slot_clear(cache, lru);
+	}
 }
 
 /* A permission of grant g of role index r, narrowed to the external window [ef, eu) (0: none).
@@ -1498,35 +1943,26 @@ static bool perm_of(const struct grant *g, uint16_t r, const json_t *user_traini
 static int compile_perms(struct compile *c, int64_t ef, int64_t eu, char *err)
 {
 	const json_t *trainings = json_object_get(c->user, "trainings");
-	char where[WHERE_MAX];
-	size_t total = 0, k = 0;
-	json_t *gj;
-	size_t i;
-	int rc;
+	size_t total = 0;
 
 	for (size_t r = 0; r < c->n_roles; r++)
-		total += json_array_size(json_object_get(c->roles[r], "grants"));
+		total += c->roles[r]->n_grants;
 	if (total > VOUCH_POLICY_MAX_PERMS)
 		return fail(err, VOUCH_ERR_INVALID,
 		            "the user's roles hold %zu grants; at most %d fit a credential", total,
 		            VOUCH_POLICY_MAX_PERMS);
 	if (total == 0)
 		return VOUCH_OK;
-	c->grants = calloc(total, sizeof(*c->grants));
 	c->perms = calloc(total, sizeof(*c->perms));
-	if (c->grants == NULL || c->perms == NULL)
+	if (c->perms == NULL)
 		return fail(err, VOUCH_ERR_NOMEM, "out of memory");
 	for (size_t r = 0; r < c->n_roles; r++) {
-		json_array_foreach(json_object_get(c->roles[r], "grants"), i, gj)
-		{
-			snprintf(where, sizeof(where), "role %s: grants[%zu]", c->role_names[r], i);
-			rc = parse_grant(gj, where, &c->grants[k], err);
-			if (rc != VOUCH_OK)
-				return rc;
-			if (perm_of(&c->grants[k], (uint16_t)r, trainings, ef, eu,
+		const struct role_compiled *role = c->roles[r];
+
+		for (size_t i = 0; i < role->n_grants; i++) {
+			if (perm_of(&role->grants[i], (uint16_t)r, trainings, ef, eu,
 			            &c->perms[c->n_perms]))
 				c->n_perms++;
-			k++;
 		}
 	}
 	return VOUCH_OK;
@@ -1536,6 +1972,7 @@ int vouch_dir_compile_user(struct vouch_store *store, const char *user, const ch
                            int64_t now, struct vouch_dir_compiled *out, char err[VOUCH_DIR_ERR_MAX])
 {
 	char rule[VOUCH_TZ_RULE_MAX + 1];
+	struct dir_cache *cache;
 	struct compile c;
 	struct vouch_policy_set set;
 	const char *status, *kind;
@@ -1558,7 +1995,8 @@ int vouch_dir_compile_user(struct vouch_store *store, const char *user, const ch
 	rc = resolve_tz(tz_rule, rule, err);
 	if (rc != VOUCH_OK)
 		return rc;
-	rc = load_json(store, "user", user, &c.user, err);
+	cache = dir_cache_of(store);
+	rc = user_get(store, cache, user, &c.user, &c.memo, &c.user_text, &c.user_text_len, err);
 	if (rc != VOUCH_OK)
 		goto out_clear;
 	status = json_string_value(json_object_get(c.user, "status"));
@@ -1590,19 +2028,25 @@ int vouch_dir_compile_user(struct vouch_store *store, const char *user, const ch
 	}
 	json_array_foreach(roles, i, v)
 	{
-		const char *role = json_string_value(v);
-
-		if (role == NULL) {
+		c.role_names[i] = json_string_value(v);
+		if (c.role_names[i] == NULL) {
 			rc = fail(err, VOUCH_ERR_STORE_CORRUPT, "user %s: roles unreadable", user);
 			goto out_clear;
 		}
-		rc = load_json(store, "role", role, &c.roles[c.n_roles], err);
-		if (rc != VOUCH_OK)
-			goto out_clear;
-		c.role_names[c.n_roles++] = role;
-		if (json_is_true(json_object_get(c.roles[c.n_roles - 1], "admin")))
-			out->admin = true;
 	}
+	rc = roles_get(store, cache, c.role_names, json_array_size(roles), c.roles, err);
+	if (rc != VOUCH_OK)
+		goto out_clear;
+	c.n_roles = json_array_size(roles);
+	if (c.memo != NULL && memo_holds(c.memo, &c, rule)) {
+		c.memo->used = ++cache->clock;
+		rc = compiled_copy(&c.memo->out, out);
+		if (rc != VOUCH_OK)
+			fail(err, rc, "out of memory");
+		goto out_clear;
+	}
+	for (i = 0; i < c.n_roles; i++)
+		out->admin = out->admin || c.roles[i]->admin;
 	rc = compile_perms(&c, ef, eu, err);
 	if (rc != VOUCH_OK)
 		goto out_clear;
@@ -1631,6 +2075,8 @@ int vouch_dir_compile_user(struct vouch_store *store, const char *user, const ch
 	out->perm_len = len;
 	out->valid_until = eu;
 	buf = NULL;
+	if (cache != NULL)
+		memo_put(cache, user, &c, rule, out);
 	rc = VOUCH_OK;
 out_free_buf:
 	free(buf);

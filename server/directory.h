@@ -95,6 +95,9 @@ void vouch_dir_compiled_clear(struct vouch_dir_compiled *c);
  * (a grant requiring a training the user does not have gets training_expires = 0, so it never
  * holds); an external user's window narrows every permission's validity. tz_rule is the site's
  * POSIX TZ rule. A revoked or unknown user: VOUCH_ERR_STORE_NOT_FOUND (err says which).
+ * The store connection keeps parsed roles and users' last compiles (docs/directory.md, "The cache
+ * of compiles"); every compile still reads the user and their roles and reuses only what is byte
+ * for byte unchanged, so a change through any connection shows in the next compile.
  */
 int vouch_dir_compile_user(struct vouch_store *store, const char *user, const char *tz_rule,
                            int64_t now, struct vouch_dir_compiled *out,

@@ -431,7 +431,23 @@ void vouch_store_close(struct vouch_store *store)
 {
 	if (store == NULL)
 		return;
+	vouch_store_set_dir_cache(store, NULL, NULL);
 	store->ops->close(store);
+}
+
+void *vouch_store_dir_cache(const struct vouch_store *store)
+{
+	return store != NULL ? store->dir_cache : NULL;
+}
+
+void vouch_store_set_dir_cache(struct vouch_store *store, void *cache, void (*cache_free)(void *))
+{
+	if (store == NULL)
+		return;
+	if (store->dir_cache_free != NULL && store->dir_cache != NULL && store->dir_cache != cache)
+		store->dir_cache_free(store->dir_cache);
+	store->dir_cache = cache;
+	store->dir_cache_free = cache_free;
 }
 
 const char *vouch_store_backend(const struct vouch_store *store)
@@ -816,6 +832,20 @@ int vouch_store_obj_list(struct vouch_store *store, const char *kind, const char
 	if (store == NULL || cb == NULL || !kind_ok(kind) || (owner != NULL && !id_ok(owner)))
 		return VOUCH_ERR_INVALID;
 	return store->ops->obj_list(store, kind, owner, cb, ctx);
+}
+
+int vouch_store_obj_peek(struct vouch_store *store, const char *kind, const char *const *names,
+                         size_t n,
+                         int (*cb)(size_t i, const struct vouch_store_obj *obj, void *ctx),
+                         void *ctx)
+{
+	if (store == NULL || cb == NULL || !kind_ok(kind) || (names == NULL && n > 0))
+		return VOUCH_ERR_INVALID;
+	for (size_t i = 0; i < n; i++) {
+		if (!id_ok(names[i]))
+			return VOUCH_ERR_INVALID;
+	}
+	return store->ops->obj_peek(store, kind, names, n, cb, ctx);
 }
 
 /* ---- authentication secrets ---------------------------------------------------------------- */

@@ -347,6 +347,21 @@ int vouch_store_obj_delete(struct vouch_store *store, const char *kind, const ch
 int vouch_store_obj_list(struct vouch_store *store, const char *kind, const char *owner,
                          int (*cb)(const struct vouch_store_obj *obj, void *ctx), void *ctx);
 
+/*
+ * Look objects of kind up by name without copying them: cb(i, obj, ctx) for each names[i] in
+ * order, obj NULL when there is none, else the object while the query is open (obj->json is the
+ * store's memory, valid during the call only). Several names are read in one read transaction
+ * (unless the caller's is open): one snapshot, one lock. For a caller that keeps what it derived
+ * from objects and only needs to see whether the stored text is still the same (the directory's
+ * compiled roles). cb must not call the store; it returns 0 to go on, > 0 to stop (VOUCH_OK), < 0
+ * to stop with that error. Any name not 1..VOUCH_STORE_ID_MAX printable bytes: VOUCH_ERR_INVALID
+ * before anything is read.
+ */
+int vouch_store_obj_peek(struct vouch_store *store, const char *kind, const char *const *names,
+                         size_t n,
+                         int (*cb)(size_t i, const struct vouch_store_obj *obj, void *ctx),
+                         void *ctx);
+
 /* ---- authentication secrets ------------------------------------------------------------------
  *
  * One row per user: the Argon2id hash (its encoded string carries salt and parameters), the TOTP
@@ -420,6 +435,16 @@ int vouch_store_rev_version(struct vouch_store *store, uint64_t *version);
 /* Entries with version > since and keep_until > now, in (version, insertion) order. */
 int vouch_store_rev_list(struct vouch_store *store, uint64_t since, int64_t now,
                          int (*cb)(const struct vouch_store_rev *rev, void *ctx), void *ctx);
+
+/* ---- a cache of the directory ------------------------------------------------------------
+ *
+ * server/directory.c keeps what it compiled from stored roles with the connection it read them
+ * through (so two stores in one process never share one), and checks it against the stored text
+ * on every use. The store only holds it and frees it on close with the function given.
+ */
+void *vouch_store_dir_cache(const struct vouch_store *store);
+/* Frees the cache set before, if any (and another). */
+void vouch_store_set_dir_cache(struct vouch_store *store, void *cache, void (*cache_free)(void *));
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -500,11 +525,17 @@ struct vouch_store_ops {
 	int (*rev_version)(struct vouch_store *store, uint64_t *version);
 	int (*rev_list)(struct vouch_store *store, uint64_t since, int64_t now,
 	                int (*cb)(const struct vouch_store_rev *rev, void *ctx), void *ctx);
+	int (*obj_peek)(struct vouch_store *store, const char *kind, const char *const *names,
+	                size_t n, int (*cb)(size_t i, const struct vouch_store_obj *obj, void *ctx),
+	                void *ctx);
 };
 
 struct vouch_store {
 	const struct vouch_store_ops *ops;
 	void *backend; /* the back-end's connection state */
+	/* vouch_store_set_dir_cache(); zero from the back-end's open */
+	void *dir_cache;
+	void (*dir_cache_free)(void *cache);
 };
 
 /* The SQLite back-end (store_sqlite.c): path is a file name. */

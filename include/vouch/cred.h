@@ -62,6 +62,10 @@ struct vouch_cred_params {
 	const struct vouch_key *cnf; /* the phone's public key (P-256) */
 	const uint8_t *perm;         /* encoded permissions (vouch_policy_encode) */
 	size_t perm_len;
+	/* Optional: vouch_cose_key_thumbprint(issuer), VOUCH_THUMBPRINT_LEN bytes, for an issuer
+	 * that signs many credentials (NULL: computed here, which costs an export of the public
+	 * key). Taken as given: another key's id makes a credential no verifier accepts. */
+	const uint8_t *issuer_kid;
 };
 
 /* Sign a credential with the issuer key (P-256; a token key signs in the token). The output is

@@ -155,6 +155,8 @@ r=$(login ghost "$w/alice.pw" 000000 "$w/lg6.json")
 check_eq "an unknown name is locked out the same way (429)" "$r" 429
 
 # ---- sessions: admins are users with an admin role -------------------------------------------
+r=$(login carol "$w/carol.pw" "$(totp "$w/carol.uri" -60)" "$w/lc0.json")
+check_eq "a code two steps old (60 s) is refused: 401" "$r" 401
 r=$(login carol "$w/carol.pw" "$(totp "$w/carol.uri")" "$w/lc.json")
 check_eq "carol (site-admin) logs in" "$r" 200
 csession=$(json_get "$w/lc.json" session)
@@ -174,6 +176,11 @@ printf 'frank password 1\n' >"$w/frank.pw"
 json_get "$w/bearer.out" otpauth >"$w/frank.uri"
 r=$(login frank "$w/frank.pw" "$(totp "$w/frank.uri")" "$w/lf.json")
 check_eq "an external outside their window cannot log in (401)" "$r" 401
+
+check "vouch user remove frank (revokes everything of theirs, then deletes)" V user remove frank
+check_fails "frank is gone" V user show frank
+V events --limit 100000 | grep -q ' user.delete ' && ok "event user.delete recorded" ||
+	not_ok "event user.delete recorded"
 
 # ---- the wallet ------------------------------------------------------------------------------
 "$wallet" --wallet "$w/phone" login --server "$https" --ca "$chain" --user alice \

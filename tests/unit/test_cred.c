@@ -3,10 +3,16 @@
  * RFC's example, the RFC 9770 token hash against independently computed values, issue / verify
  * round trips, and every refusal: wrong key, time, issuer, audience, every single-byte flip,
  * every truncation, oversize, claims that are not a credential's, and the encodings of a valid
- * credential that are not its one canonical form.
+ * credential that are not its one canonical form; the issuer's kid given by the caller, and keys
+ * of the kind a PKCS#11 token's are.
  */
+/* The legacy EC_KEY API only to build keys of the kind a PKCS#11 token's are (libp11). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 
 #include "testutil.h"
 #include "vouch/cred.h"
@@ -229,6 +235,80 @@ static void test_thumbprint_keys(void **state)
 	assert_true(all_zero(a, sizeof(a)));
 	assert_int_equal(vouch_cose_key_thumbprint(NULL, a), VOUCH_ERR_INVALID);
 	assert_int_equal(vouch_cose_key_thumbprint(&issuer, NULL), VOUCH_ERR_INVALID);
+}
+
+/* A handle on a legacy EC_KEY copy of key (what libp11 makes of a token key: the provider
+ * getters do not reach its point). */
+static void legacy_copy(const struct vouch_key *key, struct vouch_key *out)
+{
+	EC_KEY *ec = EVP_PKEY_get1_EC_KEY(key->h.ptr);
+	EVP_PKEY *pkey = EVP_PKEY_new();
+
+	assert_non_null(ec);
+	assert_non_null(pkey);
+	assert_int_equal(EVP_PKEY_assign_EC_KEY(pkey, ec), 1);
+	assert_null(EVP_PKEY_get0_provider(pkey));
+	vouch_key_init(out);
+	out->type = VOUCH_KEY_P256;
+	out->flags = key->flags;
+	out->h.ptr = pkey;
+}
+
+/* Legacy keys export the same point and thumbprint, and issue credentials that verify. */
+static void test_legacy_keys(void **state)
+{
+	struct vouch_key li, lp;
+	struct vouch_cred_params p = default_params();
+	struct vouch_cred c;
+	uint8_t a[VOUCH_P256_POINT_LEN], b[VOUCH_P256_POINT_LEN];
+	uint8_t ta[VOUCH_THUMBPRINT_LEN], tb[VOUCH_THUMBPRINT_LEN], buf[1024];
+	size_t a_len = 0, b_len = 0, len = 0;
+
+	(void)state;
+	legacy_copy(&issuer, &li);
+	legacy_copy(&phone_key, &lp);
+	assert_true(vouch_key_is_private(&li));
+	assert_int_equal(vouch_key_export_public(&issuer, a, sizeof(a), &a_len), VOUCH_OK);
+	assert_int_equal(vouch_key_export_public(&li, b, sizeof(b), &b_len), VOUCH_OK);
+	assert_int_equal(a_len, VOUCH_P256_POINT_LEN);
+	assert_int_equal(b_len, a_len);
+	assert_memory_equal(a, b, a_len);
+	assert_int_equal(vouch_cose_key_thumbprint(&issuer, ta), VOUCH_OK);
+	assert_int_equal(vouch_cose_key_thumbprint(&li, tb), VOUCH_OK);
+	assert_memory_equal(ta, tb, sizeof(ta));
+
+	p.cnf = &lp;
+	assert_int_equal(vouch_cred_issue(&p, &li, buf, sizeof(buf), &len), VOUCH_OK);
+	assert_int_equal(verify(buf, len, &c), VOUCH_OK);
+	assert_int_equal(vouch_cose_key_thumbprint(&phone_key, ta), VOUCH_OK);
+	assert_memory_equal(c.cnf_thumbprint, ta, sizeof(ta));
+	/* The signature aside, the very bytes of the default credential. */
+	assert_int_equal(len, cred_len);
+	assert_memory_equal(buf, cred, len - VOUCH_P256_SIG_LEN);
+	vouch_key_clear(&li);
+	vouch_key_clear(&lp);
+}
+
+/* The issuer's kid, given: the same credential; another key's: one no verifier accepts. */
+static void test_issuer_kid(void **state)
+{
+	struct vouch_cred_params p = default_params();
+	struct vouch_cred c;
+	uint8_t kid[VOUCH_THUMBPRINT_LEN], buf[1024];
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(vouch_cose_key_thumbprint(&issuer, kid), VOUCH_OK);
+	p.issuer_kid = kid;
+	assert_int_equal(vouch_cred_issue(&p, &issuer, buf, sizeof(buf), &len), VOUCH_OK);
+	assert_int_equal(verify(buf, len, &c), VOUCH_OK);
+	assert_int_equal(len, cred_len);
+	assert_memory_equal(buf, cred, len - VOUCH_P256_SIG_LEN);
+
+	assert_int_equal(vouch_cose_key_thumbprint(&other_issuer, kid), VOUCH_OK);
+	assert_int_equal(vouch_cred_issue(&p, &issuer, buf, sizeof(buf), &len), VOUCH_OK);
+	assert_int_equal(verify(buf, len, &c), VOUCH_ERR_VERIFY);
+	assert_cleared(&c);
 }
 
 /* ---- RFC 9770 ---- */
@@ -1033,6 +1113,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_thumbprint_rfc9679), cmocka_unit_test(test_thumbprint_keys),
+	    cmocka_unit_test(test_legacy_keys),        cmocka_unit_test(test_issuer_kid),
 	    cmocka_unit_test(test_token_hash),         cmocka_unit_test(test_sha256_incremental),
 	    cmocka_unit_test(test_issue_verify),       cmocka_unit_test(test_issue_many),
 	    cmocka_unit_test(test_time_and_identity),  cmocka_unit_test(test_every_byte_flip),

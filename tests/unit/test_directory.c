@@ -922,6 +922,295 @@ static void test_compile_too_many(void **state)
 	json_decref(role);
 }
 
+/* ---- the cache of compiles ------------------------------------------------------------------
+ *
+ * A store connection keeps parsed roles and users' last compiles: whatever happened to the
+ * stored objects since, a compile through it must give the bytes a compile through a fresh
+ * connection (an empty cache) gives.
+ */
+
+static void compile_fresh(const struct fixture *f, const char *user, const char *tz,
+                          struct vouch_dir_compiled *out)
+{
+	struct vouch_store *s = NULL;
+	char url[160], err[VOUCH_DIR_ERR_MAX] = "";
+	int rc;
+
+	snprintf(url, sizeof(url), "sqlite:%s", f->path);
+	assert_int_equal(vouch_store_open(url, &s), VOUCH_OK);
+	rc = vouch_dir_compile_user(s, user, tz, NOW, out, err);
+	if (rc != VOUCH_OK)
+		fail_msg("fresh compile %s: %d %s", user, rc, err);
+	vouch_store_close(s);
+}
+
+static void assert_as_fresh(const struct fixture *f, const char *user, const char *tz)
+{
+	struct vouch_dir_compiled a, b;
+	char err[VOUCH_DIR_ERR_MAX] = "";
+	int rc = vouch_dir_compile_user(f->store, user, tz, NOW, &a, err);
+
+	if (rc != VOUCH_OK)
+		fail_msg("compile %s: %d %s", user, rc, err);
+	compile_fresh(f, user, tz, &b);
+	assert_int_equal(a.perm_len, b.perm_len);
+	assert_memory_equal(a.perm, b.perm, a.perm_len);
+	assert_int_equal(a.admin, b.admin);
+	assert_int_equal(a.valid_until, b.valid_until);
+	vouch_dir_compiled_clear(&a);
+	vouch_dir_compiled_clear(&b);
+}
+
+static const char *decide_now(struct vouch_store *s, const char *user, const char *tz)
+{
+	struct compiled c;
+	const char *r;
+
+	compile(s, user, tz, &c);
+	r = decide(&c, "press-1", "machine", "plant/hall-a", "operate", NOW, NULL, NULL, 0);
+	vouch_dir_compiled_clear(&c.c);
+	return r;
+}
+
+#define OPERATOR_WEEKEND                                                                           \
+	"{\"grants\":[{\"resources\":{\"zone\":\"plant/hall-a\",\"type\":\"machine\"},"            \
+	"\"actions\":[\"operate\"],\"when\":[{\"days\":\"sat,sun\"}]}]}"
+
+/* A role changed after it was compiled (and cached) compiles anew, for every holder. */
+static void test_cache_role_changed(void **state)
+{
+	struct fixture *f = *state;
+	struct compiled a, b;
+
+	base(f->store);
+	put_ok(f->store, "user", "olga",
+	       "{\"roles\":[\"operator\"],\"trainings\":{\"machine-safety\":"
+	       "\"2028-01-01T00:00:00Z\"}}");
+	put_ok(f->store, "user", "nils", "{\"roles\":[\"operator\"]}");
+	/* Friday 09:00 in Berlin, trained: permitted; twice, the second from the cache. */
+	assert_string_equal(decide_now(f->store, "olga", BERLIN), "permit");
+	compile(f->store, "olga", BERLIN, &a);
+	compile(f->store, "olga", BERLIN, &b);
+	assert_int_equal(a.c.perm_len, b.c.perm_len);
+	assert_memory_equal(a.c.perm, b.c.perm, a.c.perm_len);
+	vouch_dir_compiled_clear(&b.c);
+	assert_string_equal(decide_now(f->store, "nils", BERLIN), "training");
+
+	/* Weekends only now, and no training needed. */
+	put_ok(f->store, "role", "operator", OPERATOR_WEEKEND);
+	assert_string_equal(decide_now(f->store, "olga", BERLIN), "time");
+	assert_string_equal(decide_now(f->store, "nils", BERLIN), "time");
+	compile(f->store, "olga", BERLIN, &b);
+	assert_true(a.c.perm_len != b.c.perm_len || memcmp(a.c.perm, b.c.perm, a.c.perm_len) != 0);
+	vouch_dir_compiled_clear(&b.c);
+	assert_as_fresh(f, "olga", BERLIN);
+
+	/* Back to the first text: the first permissions again. */
+	put_ok(f->store, "role", "operator",
+	       "{\"grants\":[{\"resources\":{\"zone\":\"plant/hall-a\",\"type\":\"machine\"},"
+	       "\"actions\":[\"operate\"],\"training\":\"machine-safety\","
+	       "\"when\":[{\"days\":\"mon-fri\",\"from\":\"06:00\",\"to\":\"22:00\"}]}]}");
+	compile(f->store, "olga", BERLIN, &b);
+	assert_int_equal(a.c.perm_len, b.c.perm_len);
+	assert_memory_equal(a.c.perm, b.c.perm, a.c.perm_len);
+	vouch_dir_compiled_clear(&a.c);
+	vouch_dir_compiled_clear(&b.c);
+
+	/* The admin flag follows the role too. */
+	put_ok(f->store, "role", "operator", "{\"admin\":true,\"grants\":[]}");
+	compile(f->store, "olga", BERLIN, &a);
+	assert_true(a.c.admin);
+	vouch_dir_compiled_clear(&a.c);
+	put_ok(f->store, "role", "operator", OPERATOR_WEEKEND);
+	compile(f->store, "olga", BERLIN, &a);
+	assert_false(a.c.admin);
+	vouch_dir_compiled_clear(&a.c);
+}
+
+/* A deleted role is not served from the cache; created again (at version 1 again, as the cached
+ * one was) with other grants, those are compiled. */
+static void test_cache_role_deleted(void **state)
+{
+	struct fixture *f = *state;
+	struct vouch_dir_compiled none;
+	char err[VOUCH_DIR_ERR_MAX];
+	int64_t v = 0;
+
+	base(f->store);
+	put_ok(f->store, "user", "olga",
+	       "{\"roles\":[\"operator\"],\"trainings\":{\"machine-safety\":"
+	       "\"2028-01-01T00:00:00Z\"}}");
+	assert_string_equal(decide_now(f->store, "olga", BERLIN), "permit");
+	/* Behind the directory's back (it refuses to delete a role in use). */
+	assert_int_equal(vouch_store_obj_delete(f->store, "role", "operator", VOUCH_STORE_ANY, "a"),
+	                 VOUCH_OK);
+	memset(&none, 0x5a, sizeof(none));
+	assert_int_equal(vouch_dir_compile_user(f->store, "olga", BERLIN, NOW, &none, err),
+	                 VOUCH_ERR_STORE_NOT_FOUND);
+	assert_string_equal(err, "no role \"operator\"");
+	assert_null(none.perm);
+	assert_int_equal(vouch_store_obj_put(f->store, "role", "operator", NULL, OPERATOR_WEEKEND,
+	                                     VOUCH_STORE_CREATE, NOW, "a", &v),
+	                 VOUCH_OK);
+	assert_int_equal(v, 1);
+	assert_string_equal(decide_now(f->store, "olga", BERLIN), "time");
+	assert_as_fresh(f, "olga", BERLIN);
+
+	/* A user deleted and a role gone from a user are not served either. */
+	put_ok(f->store, "user", "olga", "{\"roles\":[]}");
+	assert_as_fresh(f, "olga", BERLIN);
+	assert_int_equal(vouch_store_obj_delete(f->store, "user", "olga", VOUCH_STORE_ANY, "a"),
+	                 VOUCH_OK);
+	assert_int_equal(vouch_dir_compile_user(f->store, "olga", BERLIN, NOW, &none, err),
+	                 VOUCH_ERR_STORE_NOT_FOUND);
+	assert_string_equal(err, "no user \"olga\"");
+}
+
+/* Changes through another connection, and to the user (trainings, status, external window,
+ * roles) or the time zone, all show in the next compile. */
+static void test_cache_user_and_others(void **state)
+{
+	struct fixture *f = *state;
+	struct vouch_store *other = NULL;
+	struct vouch_dir_compiled none;
+	char url[160], err[VOUCH_DIR_ERR_MAX];
+	json_t *j;
+	int64_t v = 0;
+
+	base(f->store);
+	put_ok(f->store, "user", "olga",
+	       "{\"roles\":[\"operator\"],\"trainings\":{\"machine-safety\":"
+	       "\"2028-01-01T00:00:00Z\"}}");
+	assert_string_equal(decide_now(f->store, "olga", BERLIN), "permit");
+	put_ok(f->store, "user", "olga",
+	       "{\"roles\":[\"operator\"],\"trainings\":{\"machine-safety\":"
+	       "\"2027-01-01T00:00:00Z\"}}");
+	assert_string_equal(decide_now(f->store, "olga", BERLIN), "training");
+	assert_as_fresh(f, "olga", BERLIN);
+	/* 08:00 UTC is inside 06:00-22:00 in either zone: the rule is in the bytes all the same. */
+	assert_as_fresh(f, "olga", "UTC0");
+	assert_as_fresh(f, "olga", BERLIN);
+
+	put_ok(f->store, "user", "boss", "{\"display_name\":\"Boss\",\"roles\":[]}");
+	put_ok(
+	    f->store, "user", "olga",
+	    "{\"kind\":\"external\",\"roles\":[\"operator\"],\"trainings\":{\"machine-safety\":"
+	    "\"2028-01-01T00:00:00Z\"},\"external\":{\"company\":\"ACME\",\"sponsor\":\"boss\","
+	    "\"valid_from\":\"2027-01-01T00:00:00Z\",\"valid_until\":\"2027-01-15T07:00:00Z\"}}");
+	assert_string_equal(decide_now(f->store, "olga", BERLIN), "expired");
+	assert_as_fresh(f, "olga", BERLIN);
+
+	/* Through another connection, which has its own cache. */
+	snprintf(url, sizeof(url), "sqlite:%s", f->path);
+	assert_int_equal(vouch_store_open(url, &other), VOUCH_OK);
+	assert_string_equal(decide_now(other, "olga", BERLIN), "expired");
+	j = js(OPERATOR_WEEKEND);
+	assert_int_equal(
+	    vouch_dir_put(other, "role", "operator", j, VOUCH_STORE_ANY, NOW, "a", &v, err),
+	    VOUCH_OK);
+	json_decref(j);
+	put_ok(other, "user", "olga",
+	       "{\"roles\":[\"operator\"],\"status\":\"revoked\",\"revoked_at\":"
+	       "\"2027-01-02T00:00:00Z\"}");
+	vouch_store_close(other);
+	assert_int_equal(vouch_dir_compile_user(f->store, "olga", BERLIN, NOW, &none, err),
+	                 VOUCH_ERR_STORE_NOT_FOUND);
+	assert_string_equal(err, "user olga is revoked");
+	put_ok(f->store, "user", "olga", "{\"roles\":[\"operator\"]}");
+	assert_string_equal(decide_now(f->store, "olga", BERLIN), "time");
+	assert_as_fresh(f, "olga", BERLIN);
+}
+
+/* More roles and users than the cache keeps, changed while they are compiled: every compile
+ * as from an empty cache. */
+static void test_cache_evictions(void **state)
+{
+	struct fixture *f = *state;
+	char name[32], body[512], user[32];
+	static const char *const types[] = {"machine", "door", "sensor"};
+
+	put_ok(f->store, "zone", "plant", "{}");
+	put_ok(f->store, "training", "machine-safety", "{}");
+	for (int r = 0; r < 300; r++) {
+		snprintf(name, sizeof(name), "r-%03d", r);
+		snprintf(body, sizeof(body),
+		         "{\"grants\":[{\"resources\":{\"zone\":\"plant\",\"type\":\"%s\"},"
+		         "\"actions\":[\"read\"]%s}%s]}",
+		         types[r % 3], r % 2 ? ",\"training\":\"machine-safety\"" : "",
+		         r % 5 ? ",{\"resources\":{},\"actions\":[\"audit\"]}" : "");
+		put_ok(f->store, "role", name, body);
+	}
+	for (int u = 0; u < 80; u++) {
+		snprintf(user, sizeof(user), "u-%03d", u);
+		snprintf(body, sizeof(body),
+		         "{\"roles\":[\"r-%03d\",\"r-%03d\",\"r-%03d\",\"r-%03d\"],\"trainings\":"
+		         "{\"machine-safety\":\"2027-%02d-01T00:00:00Z\"}}",
+		         4 + (u * 7) % 96, 100 + (u * 13) % 100, 200 + (u * 29) % 100, u % 4,
+		         u % 12 + 1);
+		put_ok(f->store, "user", user, body);
+	}
+	for (int round = 0; round < 2; round++) {
+		for (int u = 0; u < 80; u++) {
+			snprintf(user, sizeof(user), "u-%03d", u);
+			assert_as_fresh(f, user, BERLIN);
+		}
+	}
+	/* Change the four roles every user shares (r-000 .. r-003), and some others. */
+	for (int r = 0; r < 300; r += 3) {
+		snprintf(name, sizeof(name), "r-%03d", r);
+		snprintf(body, sizeof(body),
+		         "{\"grants\":[{\"effect\":\"deny\",\"resources\":{\"type\":\"%s\"},"
+		         "\"actions\":\"*\"}]}",
+		         types[(r + 1) % 3]);
+		put_ok(f->store, "role", name, body);
+	}
+	for (int u = 79; u >= 0; u--) {
+		snprintf(user, sizeof(user), "u-%03d", u);
+		assert_as_fresh(f, user, BERLIN);
+	}
+}
+
+/* Roles whose text together is over what the cache keeps of it. */
+static void test_cache_large_roles(void **state)
+{
+	struct fixture *f = *state;
+	json_t *role, *grant;
+	char desc[1001], name[32], user[32], body[128], err[VOUCH_DIR_ERR_MAX];
+	int64_t v;
+
+	put_ok(f->store, "zone", "plant", "{}");
+	memset(desc, 'd', sizeof(desc) - 1);
+	desc[sizeof(desc) - 1] = '\0';
+	/* 8 roles of about 200 KiB each */
+	for (int r = 0; r < 8; r++) {
+		role = json_pack("{s:[]}", "grants");
+		for (int g = 0; g < 200; g++) {
+			grant = json_pack("{s:{s:s}, s:[s], s:s}", "resources", "zone", "plant",
+			                  "actions", g % 2 ? "read" : "audit", "description", desc);
+			json_array_append_new(json_object_get(role, "grants"), grant);
+		}
+		snprintf(name, sizeof(name), "big-%d", r);
+		assert_int_equal(
+		    vouch_dir_put(f->store, "role", name, role, VOUCH_STORE_ANY, NOW, "a", &v, err),
+		    VOUCH_OK);
+		json_decref(role);
+	}
+	for (int u = 0; u < 4; u++) {
+		snprintf(user, sizeof(user), "bu-%d", u);
+		snprintf(body, sizeof(body), "{\"roles\":[\"big-%d\",\"big-%d\"]}", 2 * u,
+		         2 * u + 1);
+		put_ok(f->store, "user", user, body);
+	}
+	for (int round = 0; round < 3; round++) {
+		for (int u = 0; u < 4; u++) {
+			snprintf(user, sizeof(user), "bu-%d", (u + round) % 4);
+			assert_as_fresh(f, user, BERLIN);
+		}
+	}
+	put_ok(f->store, "role", "big-0", "{\"grants\":[]}");
+	assert_as_fresh(f, "bu-0", BERLIN);
+}
+
 struct names {
 	char list[8][VOUCH_STORE_ID_MAX + 1];
 	size_t n;
@@ -985,6 +1274,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_compile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compile_deterministic, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compile_too_many, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_role_changed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_role_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_user_and_others, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_evictions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_large_roles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_users_with_role, setup, teardown),
 	};
 

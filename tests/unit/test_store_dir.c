@@ -2,8 +2,9 @@
  * The store's issue-4 sections (server/store.h) through the SQLite back-end: directory objects
  * with their versions and events, authentication rows, sessions and their expiry, the revocation
  * list's versions (monotonic across close and reopen), the caller's transactions (commit,
- * rollback, a failing call inside one undoing only itself, every older operation inside one), and
- * the migration of a version 1 database made with the old DDL.
+ * rollback, a failing call inside one undoing only itself, every older operation inside one),
+ * peeks (several objects in one read, without copies), the directory's cache slot, and the
+ * migration of a version 1 database made with the old DDL.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -406,6 +407,220 @@ static void test_obj_list(void **state)
 	memset(&ns, 0, sizeof(ns));
 	assert_int_equal(vouch_store_obj_list(f->store, "zone", NULL, name_cb, &ns), VOUCH_OK);
 	assert_int_equal(ns.n, 5);
+}
+
+/* What a peek callback saw. */
+struct peeks {
+	size_t n;
+	size_t index[8];
+	bool present[8];
+	char text[8][64];
+	int64_t version[8];
+	char owner[8][VOUCH_STORE_ID_MAX + 1];
+	int ret_at; /* return ret on this call (counting from 1) */
+	int ret;
+};
+
+static int peek_cb(size_t i, const struct vouch_store_obj *o, void *ctx)
+{
+	struct peeks *p = ctx;
+
+	assert_true(p->n < 8);
+	p->index[p->n] = i;
+	p->present[p->n] = o != NULL;
+	if (o != NULL) {
+		assert_true(o->json_len < sizeof(p->text[0]));
+		memcpy(p->text[p->n], o->json, o->json_len);
+		p->text[p->n][o->json_len] = '\0';
+		p->version[p->n] = o->version;
+		snprintf(p->owner[p->n], sizeof(p->owner[0]), "%s", o->owner);
+		assert_string_equal(o->kind, "phone");
+		assert_true(o->created_at == NOW && o->updated_at == NOW);
+	}
+	p->n++;
+	return (int)p->n == p->ret_at ? p->ret : 0;
+}
+
+/* Peeks: in the order asked, absent names as NULL, the caller's transaction honoured, stopped
+ * and aborted by the callback, and the store usable after each (no read transaction left open). */
+static void test_obj_peek(void **state)
+{
+	struct fixture *f = *state;
+	struct vouch_store *other = NULL;
+	struct peeks p;
+	static const char *const names[] = {"bob.0001", "nobody.0001", "alice.0001"};
+	static const char *const bad[] = {"alice.0001", "a b"};
+	const char *one = "alice.0001";
+	int64_t v = 0;
+
+	assert_int_equal(vouch_store_obj_put(f->store, "phone", "alice.0001", "alice", "{\"n\":1}",
+	                                     VOUCH_STORE_CREATE, NOW, "a", NULL),
+	                 VOUCH_OK);
+	assert_int_equal(vouch_store_obj_put(f->store, "phone", "bob.0001", "bob", "{\"n\":2}",
+	                                     VOUCH_STORE_CREATE, NOW, "a", NULL),
+	                 VOUCH_OK);
+	assert_int_equal(vouch_store_obj_put(f->store, "phone", "bob.0001", "bob", "{\"n\":3}",
+	                                     VOUCH_STORE_ANY, NOW, "a", NULL),
+	                 VOUCH_OK);
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", names, 3, peek_cb, &p), VOUCH_OK);
+	assert_int_equal(p.n, 3);
+	assert_int_equal(p.index[0], 0);
+	assert_true(p.present[0]);
+	assert_string_equal(p.text[0], "{\"n\":3}");
+	assert_int_equal(p.version[0], 2);
+	assert_string_equal(p.owner[0], "bob");
+	assert_int_equal(p.index[1], 1);
+	assert_false(p.present[1]);
+	assert_int_equal(p.index[2], 2);
+	assert_string_equal(p.text[2], "{\"n\":1}");
+	assert_int_equal(p.version[2], 1);
+
+	/* One name; none at all. */
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", &one, 1, peek_cb, &p), VOUCH_OK);
+	assert_int_equal(p.n, 1);
+	assert_string_equal(p.text[0], "{\"n\":1}");
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", NULL, 0, peek_cb, &p), VOUCH_OK);
+	assert_int_equal(p.n, 0);
+
+	/* > 0 stops (OK), < 0 aborts with that value; the store works on after either (a write
+	 * would fail inside a read transaction left open). */
+	memset(&p, 0, sizeof(p));
+	p.ret_at = 1;
+	p.ret = 1;
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", names, 3, peek_cb, &p), VOUCH_OK);
+	assert_int_equal(p.n, 1);
+	memset(&p, 0, sizeof(p));
+	p.ret_at = 2;
+	p.ret = -77;
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", names, 3, peek_cb, &p), -77);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(vouch_store_obj_put(f->store, "phone", "carol.0001", "carol", "{}",
+	                                     VOUCH_STORE_CREATE, NOW, "a", &v),
+	                 VOUCH_OK);
+	assert_int_equal(vouch_store_tx_begin(f->store), VOUCH_OK);
+	assert_int_equal(vouch_store_tx_commit(f->store), VOUCH_OK);
+
+	/* Refused before anything is read. */
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(vouch_store_obj_peek(NULL, "phone", names, 3, peek_cb, &p),
+	                 VOUCH_ERR_INVALID);
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", names, 3, NULL, &p),
+	                 VOUCH_ERR_INVALID);
+	assert_int_equal(vouch_store_obj_peek(f->store, "widget", names, 3, peek_cb, &p),
+	                 VOUCH_ERR_INVALID);
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", NULL, 1, peek_cb, &p),
+	                 VOUCH_ERR_INVALID);
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", bad, 2, peek_cb, &p),
+	                 VOUCH_ERR_INVALID);
+	assert_int_equal(p.n, 0);
+
+	/* Inside the caller's transaction: its own uncommitted change, and it stays open. */
+	assert_int_equal(vouch_store_tx_begin(f->store), VOUCH_OK);
+	assert_int_equal(vouch_store_obj_put(f->store, "phone", "alice.0001", "alice", "{\"n\":4}",
+	                                     VOUCH_STORE_ANY, NOW, "a", NULL),
+	                 VOUCH_OK);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", names, 3, peek_cb, &p), VOUCH_OK);
+	assert_string_equal(p.text[2], "{\"n\":4}");
+	assert_int_equal(p.version[2], 2);
+	vouch_store_tx_rollback(f->store);
+	assert_int_equal(vouch_store_tx_commit(f->store), VOUCH_ERR_INVALID);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", names, 3, peek_cb, &p), VOUCH_OK);
+	assert_string_equal(p.text[2], "{\"n\":1}");
+
+	/* What another connection committed (and deleted) is what the next peek sees. */
+	assert_int_equal(vouch_store_open(f->url, &other), VOUCH_OK);
+	assert_int_equal(vouch_store_obj_put(other, "phone", "alice.0001", "alice", "{\"n\":5}",
+	                                     VOUCH_STORE_ANY, NOW, "a", NULL),
+	                 VOUCH_OK);
+	assert_int_equal(vouch_store_obj_delete(other, "phone", "bob.0001", VOUCH_STORE_ANY, "a"),
+	                 VOUCH_OK);
+	vouch_store_close(other);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(vouch_store_obj_peek(f->store, "phone", names, 3, peek_cb, &p), VOUCH_OK);
+	assert_false(p.present[0]);
+	assert_string_equal(p.text[2], "{\"n\":5}");
+}
+
+struct nested {
+	struct vouch_store *store;
+	size_t listed;
+	size_t peeked;
+};
+
+static int nested_peek_cb(size_t i, const struct vouch_store_obj *o, void *ctx)
+{
+	(void)i;
+	if (o != NULL)
+		((struct nested *)ctx)->peeked++;
+	return 0;
+}
+
+static int nested_list_cb(const struct vouch_store_obj *o, void *ctx)
+{
+	static const char *const names[] = {"alice.0001", "bob.0001"};
+	struct nested *n = ctx;
+
+	(void)o;
+	n->listed++;
+	return vouch_store_obj_peek(n->store, "phone", names, 2, nested_peek_cb, n);
+}
+
+/* A peek inside a list's callback (the list's query is open): both complete. */
+static void test_obj_peek_in_list(void **state)
+{
+	struct fixture *f = *state;
+	struct nested n = {f->store, 0, 0};
+
+	assert_int_equal(vouch_store_obj_put(f->store, "phone", "alice.0001", "alice", "{}",
+	                                     VOUCH_STORE_CREATE, NOW, "a", NULL),
+	                 VOUCH_OK);
+	assert_int_equal(vouch_store_obj_put(f->store, "phone", "bob.0001", "bob", "{}",
+	                                     VOUCH_STORE_CREATE, NOW, "a", NULL),
+	                 VOUCH_OK);
+	assert_int_equal(vouch_store_obj_list(f->store, "phone", NULL, nested_list_cb, &n),
+	                 VOUCH_OK);
+	assert_int_equal(n.listed, 2);
+	assert_int_equal(n.peeked, 4);
+	assert_int_equal(vouch_store_obj_put(f->store, "phone", "carol.0001", "carol", "{}",
+	                                     VOUCH_STORE_CREATE, NOW, "a", NULL),
+	                 VOUCH_OK);
+}
+
+static int cache_frees;
+
+static void count_free(void *cache)
+{
+	assert_non_null(cache);
+	cache_frees++;
+}
+
+/* The directory's cache slot: held, replaced (the old one freed), freed on close. */
+static void test_dir_cache_slot(void **state)
+{
+	struct fixture *f = *state;
+	int a, b;
+
+	cache_frees = 0;
+	assert_null(vouch_store_dir_cache(f->store));
+	assert_null(vouch_store_dir_cache(NULL));
+	vouch_store_set_dir_cache(NULL, &a, count_free); /* no-op */
+	vouch_store_set_dir_cache(f->store, &a, count_free);
+	assert_ptr_equal(vouch_store_dir_cache(f->store), &a);
+	vouch_store_set_dir_cache(f->store, &a, count_free); /* the same one: kept */
+	assert_int_equal(cache_frees, 0);
+	vouch_store_set_dir_cache(f->store, &b, count_free);
+	assert_int_equal(cache_frees, 1);
+	assert_ptr_equal(vouch_store_dir_cache(f->store), &b);
+	vouch_store_close(f->store);
+	assert_int_equal(cache_frees, 2);
+	assert_int_equal(vouch_store_open(f->url, &f->store), VOUCH_OK);
+	assert_null(vouch_store_dir_cache(f->store));
 }
 
 /* ---- authentication rows, sessions ----------------------------------------------------------- */
@@ -1023,6 +1238,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_obj_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_obj_invalid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_obj_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_obj_peek, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_obj_peek_in_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dir_cache_slot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rev, setup, teardown),
