@@ -314,8 +314,8 @@ static void write_perm_body(struct vouch_cbor_writer *w, const struct vouch_poli
 }
 
 /* A permission travels as a bstr holding its encoding, so that a decision steps over one that
- * does not apply as a single item. */
-static void write_perm(struct vouch_cbor_writer *w, const struct vouch_policy_perm *p)
+ * does not apply as a single item. This form sizes the body first (two encodings of it). */
+static void write_perm_sized(struct vouch_cbor_writer *w, const struct vouch_policy_perm *p)
 {
 	struct vouch_cbor_writer count;
 
@@ -325,7 +325,52 @@ static void write_perm(struct vouch_cbor_writer *w, const struct vouch_policy_pe
 	write_perm_body(w, p);
 }
 
-static void write_set(struct vouch_cbor_writer *w, const struct vouch_policy_set *set)
+/* The longest bstr head a body under VOUCH_POLICY_ENCODED_MAX can need (major type 2, 4-byte
+ * length). */
+#define PERM_HEAD_MAX 5
+
+/*
+ * The same bytes in one encoding of the body: it is written behind room for the longest head,
+ * then slid down behind the head it needs. Credential issuance compiles and encodes a person's
+ * permissions on every first request, so this halves the encoder's share of it. Near the end of
+ * the buffer the reserved room can make it report VOUCH_ERR_BUFFER when the exact form would
+ * fit; vouch_policy_encode() then falls back to write_perm_sized().
+ */
+static void write_perm(struct vouch_cbor_writer *w, const struct vouch_policy_perm *p)
+{
+	struct vouch_cbor_writer body, head;
+	uint8_t head_buf[PERM_HEAD_MAX];
+
+	if (w->err != VOUCH_OK)
+		return;
+	if (w->buf == NULL) {
+		write_perm_sized(w, p);
+		return;
+	}
+	if (w->cap - w->len < PERM_HEAD_MAX) {
+		w->err = VOUCH_ERR_BUFFER;
+		return;
+	}
+	vouch_cbor_writer_init(&body, w->buf + w->len + PERM_HEAD_MAX,
+	                       w->cap - w->len - PERM_HEAD_MAX);
+	write_perm_body(&body, p);
+	if (body.err != VOUCH_OK) {
+		w->err = body.err;
+		return;
+	}
+	vouch_cbor_writer_init(&head, head_buf, sizeof(head_buf));
+	vouch_cbor_write_bstr_head(&head, body.len);
+	if (head.err != VOUCH_OK) {
+		w->err = head.err;
+		return;
+	}
+	memmove(w->buf + w->len + head.len, w->buf + w->len + PERM_HEAD_MAX, body.len);
+	memcpy(w->buf + w->len, head_buf, head.len);
+	w->len += head.len + body.len;
+}
+
+static void write_set(struct vouch_cbor_writer *w, const struct vouch_policy_set *set,
+                      bool exact)
 {
 	vouch_cbor_write_array(w, TOP_ITEMS);
 	vouch_cbor_write_uint(w, VOUCH_POLICY_FORMAT);
@@ -334,8 +379,12 @@ static void write_set(struct vouch_cbor_writer *w, const struct vouch_policy_set
 	for (size_t i = 0; i < set->n_roles; i++)
 		vouch_cbor_write_cstr(w, set->roles[i]);
 	vouch_cbor_write_array(w, set->n_perms);
-	for (size_t i = 0; i < set->n_perms; i++)
-		write_perm(w, &set->perms[i]);
+	for (size_t i = 0; i < set->n_perms; i++) {
+		if (exact)
+			write_perm_sized(w, &set->perms[i]);
+		else
+			write_perm(w, &set->perms[i]);
+	}
 }
 
 int vouch_policy_encode(const struct vouch_policy_set *set, uint8_t *buf, size_t cap, size_t *len)
@@ -351,9 +400,21 @@ int vouch_policy_encode(const struct vouch_policy_set *set, uint8_t *buf, size_t
 	if (!set_ok(set))
 		return VOUCH_ERR_INVALID;
 
-	/* Size it first: a set over the encoded limit is refused whatever the buffer. */
+	/* The common case: one encoding straight into a buffer that is big enough. */
+	if (buf != NULL) {
+		vouch_cbor_writer_init(&w, buf, cap);
+		write_set(&w, set, false);
+		rc = vouch_cbor_writer_finish(&w, len);
+		if (rc == VOUCH_OK && *len <= VOUCH_POLICY_ENCODED_MAX)
+			return VOUCH_OK;
+		*len = 0;
+		if (rc != VOUCH_OK && rc != VOUCH_ERR_BUFFER)
+			return rc;
+	}
+
+	/* Size it: a set over the encoded limit is refused whatever the buffer. */
 	vouch_cbor_writer_init(&w, NULL, 0);
-	write_set(&w, set);
+	write_set(&w, set, true);
 	rc = vouch_cbor_writer_finish(&w, &need);
 	if (rc != VOUCH_OK)
 		return rc;
@@ -363,8 +424,9 @@ int vouch_policy_encode(const struct vouch_policy_set *set, uint8_t *buf, size_t
 		*len = need;
 		return VOUCH_ERR_BUFFER;
 	}
+	/* It fits exactly where the one-pass form's reserved room did not. */
 	vouch_cbor_writer_init(&w, buf, cap);
-	write_set(&w, set);
+	write_set(&w, set, true);
 	return vouch_cbor_writer_finish(&w, len);
 }
 
