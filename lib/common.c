@@ -17,6 +17,8 @@ const char *vouch_strerror(int err)
 	case VOUCH_ERR_CRYPTO: return "crypto back-end failure";
 	case VOUCH_ERR_VERIFY: return "signature, tag or MAC did not verify";
 	case VOUCH_ERR_KEY: return "invalid key";
+	case VOUCH_ERR_KEY_EXISTS: return "a persistent key already holds that id";
+	case VOUCH_ERR_KEY_NOT_FOUND: return "no persistent key under that id";
 	case VOUCH_ERR_CBOR_MALFORMED: return "CBOR: malformed or truncated";
 	case VOUCH_ERR_CBOR_TRAILING: return "CBOR: trailing bytes after the item";
 	case VOUCH_ERR_CBOR_INDEFINITE: return "CBOR: indefinite length not allowed";
@@ -64,6 +66,14 @@ const char *vouch_strerror(int err)
 	case VOUCH_ERR_TZ: return "time zone rule not understood";
 	case VOUCH_ERR_AUTH: return "authentication failed";
 	case VOUCH_ERR_AUTH_LOCKED: return "authentication locked: too many failures";
+	case VOUCH_ERR_EDHOC: return "EDHOC message malformed";
+	case VOUCH_ERR_EDHOC_STATE: return "EDHOC message out of order";
+	case VOUCH_ERR_EDHOC_SUITE: return "EDHOC cipher suite not agreed";
+	case VOUCH_ERR_EDHOC_PEER: return "EDHOC peer credential unknown or refused";
+	case VOUCH_ERR_EDHOC_ERROR: return "the EDHOC peer sent an error";
+	case VOUCH_ERR_OSCORE: return "OSCORE message malformed";
+	case VOUCH_ERR_OSCORE_REPLAY: return "OSCORE replay or too old";
+	case VOUCH_ERR_OSCORE_CONTEXT: return "no OSCORE security context";
 	case VOUCH_ERR_STORE_CORRUPT: return "store: not a vouch database, or corrupt";
 	}
 	return "unknown error";

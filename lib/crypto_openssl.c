@@ -677,6 +677,9 @@ int vouch_key_generate(struct vouch_key *key, enum vouch_key_type type)
 	case VOUCH_KEY_ED25519:
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 		break;
+	case VOUCH_KEY_X25519:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+		break;
 	default:
 		return VOUCH_ERR_UNSUPPORTED;
 	}
@@ -689,8 +692,8 @@ int vouch_key_generate(struct vouch_key *key, enum vouch_key_type type)
 }
 
 /* Build an EC P-256 EVP_PKEY from a SEC1 uncompressed point and, optionally, the scalar. */
-static int p256_fromdata(const uint8_t point[VOUCH_P256_POINT_LEN], const BIGNUM *priv,
-                         EVP_PKEY **out)
+static int p256_fromdata_len(const uint8_t *point, size_t point_len, const BIGNUM *priv,
+                             EVP_PKEY **out)
 {
 	int rc = VOUCH_ERR_CRYPTO;
 	OSSL_PARAM_BLD *bld;
@@ -704,8 +707,7 @@ static int p256_fromdata(const uint8_t point[VOUCH_P256_POINT_LEN], const BIGNUM
 		goto out_drain;
 	}
 	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, P256_GROUP_NAME, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
-	                                      VOUCH_P256_POINT_LEN) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, point_len) ||
 	    (priv != NULL && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv)))
 		goto out_free_bld;
 	params = OSSL_PARAM_BLD_to_param(bld);
@@ -733,6 +735,12 @@ out_drain:
 	if (rc != VOUCH_OK)
 		drain_openssl_errors();
 	return rc;
+}
+
+static int p256_fromdata(const uint8_t point[VOUCH_P256_POINT_LEN], const BIGNUM *priv,
+                         EVP_PKEY **out)
+{
+	return p256_fromdata_len(point, VOUCH_P256_POINT_LEN, priv, out);
 }
 
 /* Full public-key validation (on the curve, not infinity, right order) of a fresh import. */
@@ -825,6 +833,17 @@ int vouch_key_import_private(struct vouch_key *key, enum vouch_key_type type, co
 			rc = VOUCH_OK;
 		}
 		break;
+	case VOUCH_KEY_X25519:
+		if (raw_len != VOUCH_X25519_KEY_LEN)
+			return VOUCH_ERR_KEY;
+		pkey = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, raw, raw_len);
+		if (pkey == NULL) {
+			drain_openssl_errors();
+			rc = VOUCH_ERR_KEY;
+		} else {
+			rc = VOUCH_OK;
+		}
+		break;
 	default:
 		return VOUCH_ERR_UNSUPPORTED;
 	}
@@ -841,10 +860,13 @@ static int import_public_pkey(enum vouch_key_type type, const uint8_t *raw, size
 	*out = NULL;
 	switch (type) {
 	case VOUCH_KEY_P256:
-		/* Compressed and hybrid encodings are refused by design: COSE carries x and y. */
-		if (raw_len != VOUCH_P256_POINT_LEN || raw[0] != POINT_CONVERSION_UNCOMPRESSED)
+		/* Uncompressed, or compressed (EDHOC sends x only); hybrid encodings are refused. */
+		if (!((raw_len == VOUCH_P256_POINT_LEN && raw[0] == POINT_CONVERSION_UNCOMPRESSED) ||
+		      (raw_len == VOUCH_P256_COMPRESSED_LEN &&
+		       (raw[0] == POINT_CONVERSION_COMPRESSED ||
+		        raw[0] == (POINT_CONVERSION_COMPRESSED | 1)))))
 			return VOUCH_ERR_KEY;
-		rc = p256_fromdata(raw, NULL, out);
+		rc = p256_fromdata_len(raw, raw_len, NULL, out);
 		if (rc == VOUCH_OK)
 			rc = pkey_public_check(*out);
 		break;
@@ -852,6 +874,16 @@ static int import_public_pkey(enum vouch_key_type type, const uint8_t *raw, size
 		if (raw_len != VOUCH_ED25519_KEY_LEN)
 			return VOUCH_ERR_KEY;
 		*out = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, raw, raw_len);
+		if (*out == NULL) {
+			drain_openssl_errors();
+			return VOUCH_ERR_KEY;
+		}
+		rc = VOUCH_OK;
+		break;
+	case VOUCH_KEY_X25519:
+		if (raw_len != VOUCH_X25519_KEY_LEN)
+			return VOUCH_ERR_KEY;
+		*out = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, raw, raw_len);
 		if (*out == NULL) {
 			drain_openssl_errors();
 			return VOUCH_ERR_KEY;
@@ -1055,6 +1087,9 @@ int vouch_key_export_public(const struct vouch_key *key, uint8_t *out, size_t ou
 		break;
 	case VOUCH_KEY_ED25519:
 		need = VOUCH_ED25519_KEY_LEN;
+		break;
+	case VOUCH_KEY_X25519:
+		need = VOUCH_X25519_KEY_LEN;
 		break;
 	default:
 		return VOUCH_ERR_KEY;
@@ -1372,20 +1407,12 @@ int vouch_verify(const struct vouch_key *key, const struct vouch_iov *msg, size_
 
 /* ---- ECDH ---- */
 
-int vouch_ecdh_p256(const struct vouch_key *priv, const struct vouch_key *peer,
-                    uint8_t out[VOUCH_P256_SCALAR_LEN])
+static int ecdh_derive(EVP_PKEY *mine, EVP_PKEY *theirs, uint8_t *out, size_t out_len)
 {
 	int rc = VOUCH_ERR_CRYPTO;
-	EVP_PKEY *mine, *theirs;
 	EVP_PKEY_CTX *ctx;
-	size_t len = VOUCH_P256_SCALAR_LEN;
+	size_t len = out_len;
 
-	if (priv == NULL || peer == NULL || out == NULL)
-		return VOUCH_ERR_INVALID;
-	mine = key_pkey(priv, VOUCH_KEY_P256);
-	theirs = key_pkey(peer, VOUCH_KEY_P256);
-	if (mine == NULL || theirs == NULL || !vouch_key_is_private(priv))
-		return VOUCH_ERR_KEY;
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
 	if (ctx == NULL) {
 		rc = VOUCH_ERR_NOMEM;
@@ -1399,7 +1426,12 @@ int vouch_ecdh_p256(const struct vouch_key *priv, const struct vouch_key *peer,
 		rc = VOUCH_ERR_KEY;
 		goto out_free_ctx;
 	}
-	if (EVP_PKEY_derive(ctx, out, &len) != 1 || len != VOUCH_P256_SCALAR_LEN)
+	/* OpenSSL refuses an all-zero X25519 result (a low-order point) here: a key error. */
+	if (EVP_PKEY_derive(ctx, out, &len) != 1) {
+		rc = EVP_PKEY_is_a(mine, "X25519") ? VOUCH_ERR_KEY : VOUCH_ERR_CRYPTO;
+		goto out_free_ctx;
+	}
+	if (len != out_len)
 		goto out_free_ctx;
 	rc = VOUCH_OK;
 out_free_ctx:
@@ -1407,9 +1439,67 @@ out_free_ctx:
 out_drain:
 	if (rc != VOUCH_OK) {
 		drain_openssl_errors();
-		vouch_wipe(out, VOUCH_P256_SCALAR_LEN);
+		vouch_wipe(out, out_len);
 	}
 	return rc;
+}
+
+int vouch_ecdh_p256(const struct vouch_key *priv, const struct vouch_key *peer,
+                    uint8_t out[VOUCH_P256_SCALAR_LEN])
+{
+	EVP_PKEY *mine, *theirs;
+
+	if (priv == NULL || peer == NULL || out == NULL)
+		return VOUCH_ERR_INVALID;
+	mine = key_pkey(priv, VOUCH_KEY_P256);
+	theirs = key_pkey(peer, VOUCH_KEY_P256);
+	if (mine == NULL || theirs == NULL || !vouch_key_is_private(priv))
+		return VOUCH_ERR_KEY;
+	return ecdh_derive(mine, theirs, out, VOUCH_P256_SCALAR_LEN);
+}
+
+int vouch_ecdh_x25519(const struct vouch_key *priv, const struct vouch_key *peer,
+                      uint8_t out[VOUCH_X25519_KEY_LEN])
+{
+	static const uint8_t zero[VOUCH_X25519_KEY_LEN];
+	EVP_PKEY *mine, *theirs;
+	int rc;
+
+	if (priv == NULL || peer == NULL || out == NULL)
+		return VOUCH_ERR_INVALID;
+	mine = key_pkey(priv, VOUCH_KEY_X25519);
+	theirs = key_pkey(peer, VOUCH_KEY_X25519);
+	if (mine == NULL || theirs == NULL || !vouch_key_is_private(priv))
+		return VOUCH_ERR_KEY;
+	rc = ecdh_derive(mine, theirs, out, VOUCH_X25519_KEY_LEN);
+	if (rc == VOUCH_OK && vouch_ct_equal(out, zero, sizeof(zero))) {
+		vouch_wipe(out, VOUCH_X25519_KEY_LEN);
+		rc = VOUCH_ERR_KEY;
+	}
+	return rc;
+}
+
+/* ---- persistent keys: none here (server and phone keys live in PKCS#11 tokens) ---- */
+
+int vouch_key_generate_persistent(struct vouch_key *key, enum vouch_key_type type, uint32_t id)
+{
+	(void)key;
+	(void)type;
+	(void)id;
+	return VOUCH_ERR_UNSUPPORTED;
+}
+
+int vouch_key_open_persistent(struct vouch_key *key, uint32_t id)
+{
+	(void)key;
+	(void)id;
+	return VOUCH_ERR_UNSUPPORTED;
+}
+
+int vouch_key_destroy_persistent(uint32_t id)
+{
+	(void)id;
+	return VOUCH_ERR_UNSUPPORTED;
 }
 
 const char *vouch_crypto_backend(void)

@@ -937,6 +937,8 @@ void vouch_api_handle(struct vouch_req *r)
 	 * before the admin check: they authenticate the person themselves. */
 	if (vouch_people_wallet_handle(r, seg, n))
 		return;
+	if (vouch_devices_wallet_handle(r, seg, n))
+		return;
 	/* The admin: the init-time certificate, or a user with an admin role (2 factors). */
 	if (vouch_people_session_admin(r, actor, sizeof(r->actor), &answered)) {
 		vouch_req_note(r, "admin", actor);

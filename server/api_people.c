@@ -103,17 +103,19 @@ static void reply_keys(struct vouch_req *r)
 	struct vouch_people *pp = &r->svc->people;
 	json_t *issuer = key_json(&pp->issuer_pub, pp->issuer_kid);
 	json_t *revlist = key_json(&pp->revlist_pub, pp->revlist_kid);
+	json_t *firmware = key_json(&pp->firmware_pub, pp->firmware_kid);
 
-	if (issuer == NULL || revlist == NULL) {
+	if (issuer == NULL || revlist == NULL || firmware == NULL) {
 		json_decref(issuer);
 		json_decref(revlist);
+		json_decref(firmware);
 		vouch_req_api_error(r, 500, "internal", "cannot encode the keys");
 		return;
 	}
 	vouch_req_reply_json(r, 200,
-	                     json_pack("{s:s, s:s, s:s, s:o, s:o}", "site", pp->site_id, "iss",
-	                               pp->iss, "timezone", pp->tz_rule, "issuer", issuer,
-	                               "revlist", revlist));
+	                     json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "site", pp->site_id,
+	                               "iss", pp->iss, "timezone", pp->tz_rule, "issuer", issuer,
+	                               "revlist", revlist, "firmware", firmware));
 }
 
 static void reply_revocations(struct vouch_req *r)
@@ -624,8 +626,8 @@ out_free:
 
 /* The phone of a request made with mutual TLS: its certificate must be ours, unrevoked, of
  * profile phone, and name an active phone object. */
-static bool mtls_phone(struct vouch_req *r, char user[VOUCH_STORE_ID_MAX + 1],
-                       char phone[VOUCH_STORE_ID_MAX + 1])
+bool vouch_people_mtls_phone(struct vouch_req *r, char user[VOUCH_STORE_ID_MAX + 1],
+                             char phone[VOUCH_STORE_ID_MAX + 1])
 {
 	char serial[VOUCH_STORE_SERIAL_MAX + 1];
 	struct vouch_store_cert cert;
@@ -678,7 +680,7 @@ static void api_credential(struct vouch_req *r)
 	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
 		return;
 	if (vouch_req_get_header(r, "Authorization") == NULL && r->peer != NULL) {
-		if (!mtls_phone(r, user, phone))
+		if (!vouch_people_mtls_phone(r, user, phone))
 			return;
 	} else {
 		if (!session_user(r, user))

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "ca.h"
 #include "directory.h"
 #include "people.h"
 #include "vouch/log.h"
@@ -43,6 +44,9 @@ static int ensure_keys(struct vouch_people *pp)
 	if (rc == VOUCH_OK)
 		rc = ensure_ec_key(pp->p11, VOUCH_PEOPLE_KEY_REVLIST, VOUCH_PEOPLE_KEY_REVLIST_ID,
 		                   &made);
+	if (rc == VOUCH_OK)
+		rc = ensure_ec_key(pp->p11, VOUCH_PEOPLE_KEY_FIRMWARE, VOUCH_PEOPLE_KEY_FIRMWARE_ID,
+		                   &made);
 	if (rc == VOUCH_OK && !vouch_p11_object_exists(pp->p11, VOUCH_PEOPLE_KEY_TOTP)) {
 		rc = vouch_p11_aes_generate(pp->p11, VOUCH_PEOPLE_KEY_TOTP);
 		made = rc == VOUCH_OK || made;
@@ -51,6 +55,7 @@ static int ensure_keys(struct vouch_people *pp)
 		rc = vouch_store_event_append(pp->store, "site.keys", "system",
 		                              "{\"labels\":[\"" VOUCH_PEOPLE_KEY_ISSUER
 		                              "\",\"" VOUCH_PEOPLE_KEY_REVLIST
+		                              "\",\"" VOUCH_PEOPLE_KEY_FIRMWARE
 		                              "\",\"" VOUCH_PEOPLE_KEY_TOTP "\"]}",
 		                              NULL);
 	return rc;
@@ -96,6 +101,8 @@ int vouch_people_init(struct vouch_people *pp, struct vouch_store *store, struct
 	vouch_key_init(&pp->issuer_pub);
 	vouch_key_init(&pp->revlist);
 	vouch_key_init(&pp->revlist_pub);
+	vouch_key_init(&pp->firmware_pub);
+	vouch_key_init(&pp->bundle_signer);
 	if (store == NULL || p11 == NULL || root_pem_path == NULL || timezone == NULL ||
 	    credential_hours <= 0 || session_minutes <= 0 || revlist_max_age_hours <= 0)
 		return VOUCH_ERR_INVALID;
@@ -125,6 +132,12 @@ int vouch_people_init(struct vouch_people *pp, struct vouch_store *store, struct
 		rc = vouch_cose_key_thumbprint(&pp->issuer_pub, pp->issuer_kid);
 	if (rc == VOUCH_OK)
 		rc = vouch_cose_key_thumbprint(&pp->revlist_pub, pp->revlist_kid);
+	if (rc == VOUCH_OK)
+		rc = vouch_p11_key_load_public(p11, VOUCH_PEOPLE_KEY_FIRMWARE, &pp->firmware_pub);
+	if (rc == VOUCH_OK)
+		rc = vouch_cose_key_thumbprint(&pp->firmware_pub, pp->firmware_kid);
+	if (rc == VOUCH_OK)
+		rc = vouch_p11_key_load(p11, VOUCH_CA_KEY_ISSUING, &pp->bundle_signer);
 	if (rc != VOUCH_OK)
 		goto out_fail;
 	/* Unknown users are checked against this hash of a random password: the same work. */
@@ -158,6 +171,8 @@ void vouch_people_clear(struct vouch_people *pp)
 	vouch_key_clear(&pp->issuer_pub);
 	vouch_key_clear(&pp->revlist);
 	vouch_key_clear(&pp->revlist_pub);
+	vouch_key_clear(&pp->firmware_pub);
+	vouch_key_clear(&pp->bundle_signer);
 	free(pp->revlist_full);
 	free(pp->unknown);
 	memset(pp, 0, sizeof(*pp));

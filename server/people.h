@@ -24,6 +24,10 @@ struct vouch_req;
 #define VOUCH_PEOPLE_KEY_REVLIST    "vouch-revlist"
 #define VOUCH_PEOPLE_KEY_REVLIST_ID 0x11
 #define VOUCH_PEOPLE_KEY_TOTP       "vouch-totp-seal"
+/* The firmware signer (OTA manifests, a later issue); made now so that every commissioned
+ * sensor carries it among its trust anchors from the start. */
+#define VOUCH_PEOPLE_KEY_FIRMWARE    "vouch-firmware"
+#define VOUCH_PEOPLE_KEY_FIRMWARE_ID 0x12
 
 /* ---- auth.c: passwords, TOTP, lockout ---- */
 
@@ -67,8 +71,11 @@ struct vouch_people {
 	struct vouch_key issuer_pub; /* its public half (published) */
 	struct vouch_key revlist;
 	struct vouch_key revlist_pub;
+	struct vouch_key firmware_pub;
+	struct vouch_key bundle_signer; /* the issuing CA key: signs commissioning bundles */
 	uint8_t issuer_kid[VOUCH_THUMBPRINT_LEN];
 	uint8_t revlist_kid[VOUCH_THUMBPRINT_LEN];
+	uint8_t firmware_kid[VOUCH_THUMBPRINT_LEN];
 	char site_id[17]; /* 16 hex digits of the root certificate's SHA-256 */
 	char iss[24];     /* "vouch:<site id>" */
 	char tz_rule[VOUCH_TZ_RULE_MAX + 1];
@@ -160,6 +167,14 @@ bool vouch_people_public_handle(struct vouch_req *r);
 /* /api/v1/auth/..., /phones, /credentials (wallet side): true when answered. seg/n are the path
  * segments below /api/v1. */
 bool vouch_people_wallet_handle(struct vouch_req *r, char **seg, size_t n);
+
+/* The phone of a request made with mutual TLS: our certificate, unrevoked, of profile phone
+ * (else it answers 403 and returns false). user is set to "" (the phone object names it). */
+bool vouch_people_mtls_phone(struct vouch_req *r, char user[VOUCH_STORE_ID_MAX + 1],
+                             char phone[VOUCH_STORE_ID_MAX + 1]);
+
+/* api_devices.c: POST /api/v1/devices/commission (a phone, mutual TLS). */
+bool vouch_devices_wallet_handle(struct vouch_req *r, char **seg, size_t n);
 
 /* /api/v1/users..., /phones..., /credentials..., /policy/explain (admin side), after the caller
  * checked the admin. true when answered. */

@@ -27,6 +27,15 @@ static void usage(FILE *f)
 	    "  credential show         the credential's claims as JSON\n"
 	    "  revocations export      the raw revocation list (CBOR) to stdout\n"
 	    "  status                  what the wallet holds and for how long\n"
+	    "  commission coap://HOST:PORT --code CODE\n"
+	    "        commission a new sensor (online; needs a credential allowing commission in\n"
+	    "        its zone): EDHOC, the sensor's key checked against its pairing code, its CSR\n"
+	    "        to vouchd, the sealed bundle back to the sensor\n"
+	    "  access coap://HOST:PORT ACTION\n"
+	    "        ask a sensor for ACTION (enter, open, read, operate, ...), online or not:\n"
+	    "        the sensor's certificate and key are checked (spoofing is reported), the\n"
+	    "        newest revocation list is offered, the credential presented; the decision\n"
+	    "        and its reason on stdout (exit 0 granted, 1 denied, 2 error)\n"
 	    "\n"
 	    "The unlock PIN (standing in for the phone's biometric unlock) guards the phone key;\n"
 	    "login, refresh and run need it. It is chosen at the first login and read from\n"
@@ -91,6 +100,10 @@ int main(int argc, char **argv)
 		rc = w_cmd_revocations(&w, argc, argv);
 	} else if (strcmp(cmd, "status") == 0) {
 		rc = w_cmd_status(&w, argc, argv);
+	} else if (strcmp(cmd, "commission") == 0) {
+		rc = w_cmd_commission(&w, argc, argv);
+	} else if (strcmp(cmd, "access") == 0) {
+		rc = w_cmd_access(&w, argc, argv);
 	} else {
 		w_err("unknown command %s", cmd);
 		usage(stderr);

@@ -107,7 +107,7 @@ static void print_refusal(const char *what, const struct vouch_https_reply *r, c
 
 /* One JSON call; WALLET_OK with *reply when the status is want. A refusal (4xx) is WALLET_REFUSED.
  */
-static int call_json(struct wallet *w, struct vouch_https *h, const char *what, const char *method,
+int w_call_json(struct wallet *w, struct vouch_https *h, const char *what, const char *method,
                      const char *path, const json_t *body, long want, json_t **reply)
 {
 	struct vouch_https_reply raw;
@@ -142,7 +142,7 @@ out_free:
 static int fetch_keys(struct wallet *w, struct vouch_https *h)
 {
 	json_t *keys;
-	int rc = call_json(w, h, "GET /keys", "GET", "/keys", NULL, 200, &keys);
+	int rc = w_call_json(w, h, "GET /keys", "GET", "/keys", NULL, 200, &keys);
 
 	if (rc != WALLET_OK)
 		return rc == WALLET_REFUSED ? WALLET_ERROR : rc;
@@ -324,7 +324,7 @@ static int fetch_credential(struct wallet *w, struct vouch_https *h, bool sessio
 
 	if (session && body == NULL)
 		return WALLET_ERROR;
-	rc = call_json(w, h, "POST /api/v1/credentials", "POST", "/api/v1/credentials", body, 200,
+	rc = w_call_json(w, h, "POST /api/v1/credentials", "POST", "/api/v1/credentials", body, 200,
 	               &reply);
 	json_decref(body);
 	if (rc == WALLET_OK)
@@ -346,7 +346,7 @@ static int start_session(struct wallet *w, struct vouch_https *h, const char *pa
 
 	if (body == NULL)
 		return WALLET_ERROR;
-	rc = call_json(w, h, "login", "POST", "/api/v1/auth/login", body, 200, &reply);
+	rc = w_call_json(w, h, "login", "POST", "/api/v1/auth/login", body, 200, &reply);
 	/* The body holds the password: jansson wipes it as it frees it. */
 	json_decref(body);
 	if (rc == WALLET_REFUSED)
@@ -465,7 +465,7 @@ static int register_phone(struct wallet *w, struct vouch_https *h)
 	body = b64 != NULL ? json_pack("{s:s}", "csr", b64) : NULL;
 	if (body == NULL)
 		goto out_free;
-	rc = call_json(w, h, "POST /api/v1/phones", "POST", "/api/v1/phones", body, 201, &reply);
+	rc = w_call_json(w, h, "POST /api/v1/phones", "POST", "/api/v1/phones", body, 201, &reply);
 	if (rc != WALLET_OK)
 		goto out_free;
 	rc = WALLET_ERROR;
@@ -707,7 +707,27 @@ out_wipe:
 /* ---- refresh and run ---- */
 
 /* What refresh and run need: a registered wallet, its keys, the unlocked token, mutual TLS. */
-static int open_registered(struct wallet *w, struct vouch_https **h)
+int w_open_local(struct wallet *w)
+{
+	char pin[W_PIN_MAX + 1];
+	int rc;
+
+	if (w_dir_open(w, false, NULL) != VOUCH_OK || w_conf_load(w, true) != VOUCH_OK)
+		return WALLET_ERROR;
+	if (w->phone == NULL || !w_exists(w, W_F_PHONE)) {
+		w_err("%s has no registered phone: log in first", w->dir);
+		return WALLET_ERROR;
+	}
+	if (w_keys_load(w) != VOUCH_OK)
+		return WALLET_ERROR;
+	if (w_pin_get(w, false, pin) != VOUCH_OK)
+		return WALLET_ERROR;
+	rc = unlock_status(w_token_unlock(w, false, pin));
+	vouch_wipe(pin, sizeof(pin));
+	return rc;
+}
+
+int w_open_registered(struct wallet *w, struct vouch_https **h)
 {
 	char pin[W_PIN_MAX + 1];
 	int rc;
@@ -759,7 +779,7 @@ int w_cmd_refresh(struct wallet *w, int argc, char **argv)
 		w_err("usage: refresh [--pin-file FILE]");
 		return WALLET_ERROR;
 	}
-	rc = open_registered(w, &h);
+	rc = w_open_registered(w, &h);
 	if (rc == WALLET_OK)
 		rc = refresh_once(w, h);
 	if (rc == WALLET_OFFLINE)
@@ -862,7 +882,7 @@ int w_cmd_run(struct wallet *w, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	rc = open_registered(w, &h);
+	rc = w_open_registered(w, &h);
 	if (rc != WALLET_OK)
 		goto out_free;
 	/* What run does is logged, as JSON lines on stderr. */

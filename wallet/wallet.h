@@ -120,6 +120,18 @@ int w_token_csr(struct wallet *w, uint8_t **der, size_t *der_len);
 int w_cmd_login(struct wallet *w, int argc, char **argv);
 int w_cmd_refresh(struct wallet *w, int argc, char **argv);
 int w_cmd_run(struct wallet *w, int argc, char **argv);
+/* The registered phone, its token unlocked; no server contact (offline commands). */
+int w_open_local(struct wallet *w);
+/* The same, and an HTTPS client for vouchd with the phone certificate (mutual TLS). */
+int w_open_registered(struct wallet *w, struct vouch_https **h);
+/* One JSON call; WALLET_OK with *reply when the status is want; a 4xx is WALLET_REFUSED (said on
+ * stderr), no answer WALLET_OFFLINE. */
+int w_call_json(struct wallet *w, struct vouch_https *h, const char *what, const char *method,
+                const char *path, const json_t *body, long want, json_t **reply);
+
+/* ---- sensor.c: commissioning and access at a sensor ---- */
+int w_cmd_commission(struct wallet *w, int argc, char **argv);
+int w_cmd_access(struct wallet *w, int argc, char **argv);
 
 /* ---- show.c: offline commands ---- */
 int w_cmd_credential(struct wallet *w, int argc, char **argv);

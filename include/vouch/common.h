@@ -31,6 +31,8 @@ enum vouch_err {
 	VOUCH_ERR_CRYPTO = -20, /* the crypto back-end failed */
 	VOUCH_ERR_VERIFY = -21, /* signature, tag or MAC did not verify; decryption failed */
 	VOUCH_ERR_KEY = -22,    /* key invalid, wrong type or wrong size; point not on curve */
+	VOUCH_ERR_KEY_EXISTS = -23,    /* a persistent key already holds that id */
+	VOUCH_ERR_KEY_NOT_FOUND = -24, /* no persistent key under that id */
 
 	/* CBOR decoding (strict) */
 	VOUCH_ERR_CBOR_MALFORMED = -40,  /* not well-formed CBOR, or truncated */
@@ -95,6 +97,18 @@ enum vouch_err {
 	/* Authentication (vouchd) */
 	VOUCH_ERR_AUTH = -180,        /* user, password or code wrong (never says which) */
 	VOUCH_ERR_AUTH_LOCKED = -181, /* too many failures: try again later */
+
+	/* EDHOC (edhoc.h) */
+	VOUCH_ERR_EDHOC = -200,       /* an EDHOC message is malformed */
+	VOUCH_ERR_EDHOC_STATE = -201, /* an EDHOC message out of order, or a session used up */
+	VOUCH_ERR_EDHOC_SUITE = -202, /* no cipher suite in common (the peer's choice refused) */
+	VOUCH_ERR_EDHOC_PEER = -203,  /* the peer's credential is unknown or refused */
+	VOUCH_ERR_EDHOC_ERROR = -204, /* the peer sent an EDHOC error message */
+
+	/* OSCORE (oscore.h) */
+	VOUCH_ERR_OSCORE = -220,         /* an OSCORE message or option is malformed */
+	VOUCH_ERR_OSCORE_REPLAY = -221,  /* a replayed or too old sequence number */
+	VOUCH_ERR_OSCORE_CONTEXT = -222, /* no security context for that kid / kid context */
 };
 
 /* A short, stable, human-readable name of an error ("signature or tag did not verify"). */

@@ -24,9 +24,11 @@ extern "C" {
 #define VOUCH_SHA256_LEN      32
 #define VOUCH_P256_SCALAR_LEN 32
 #define VOUCH_P256_POINT_LEN  65 /* SEC1 uncompressed: 0x04 || x || y */
+#define VOUCH_P256_COMPRESSED_LEN 33 /* SEC1 compressed: 0x02 / 0x03 (y even / odd) || x */
 #define VOUCH_P256_SIG_LEN    64 /* raw r || s, as COSE uses */
 #define VOUCH_ED25519_KEY_LEN 32
 #define VOUCH_ED25519_SIG_LEN 64
+#define VOUCH_X25519_KEY_LEN  32
 #define VOUCH_AES_KW_BLOCK    8
 
 /* A byte range; messages made of several pieces are passed as arrays of these. */
@@ -49,9 +51,15 @@ int vouch_sha256_v(const struct vouch_iov *iov, size_t iovcnt, uint8_t out[VOUCH
 /* Incremental SHA-256, for input made piece by piece and never held whole (e.g. the base64url
  * text of a token, RFC 9770 token hashes). _init, any number of _update, then _final, which
  * releases the back-end state; _clear releases it without a result (a no-op after _final or on a
- * failed _init). A failed _update or _final releases the state too. */
+ * failed _init). A failed _update or _final releases the state too.
+ * The OpenSSL back-end allocates its state; the PSA back-end keeps its hash operation (232 bytes
+ * in Mbed TLS 2.28, checked at compile time) inside the context, so it hashes without malloc. */
+#define VOUCH_SHA256_CTX_SIZE 256
 struct vouch_sha256_ctx {
-	void *h; /* the back-end's hash state */
+	union {
+		void *h; /* OpenSSL: the EVP_MD_CTX */
+		uint64_t inplace[VOUCH_SHA256_CTX_SIZE / sizeof(uint64_t)]; /* PSA: the operation */
+	};
 };
 int vouch_sha256_init(struct vouch_sha256_ctx *ctx);
 int vouch_sha256_update(struct vouch_sha256_ctx *ctx, const void *data, size_t len);
@@ -109,6 +117,7 @@ enum vouch_key_type {
 	VOUCH_KEY_NONE = 0,
 	VOUCH_KEY_P256 = 1,    /* ECDSA (ES256) and ECDH on secp256r1 */
 	VOUCH_KEY_ED25519 = 2, /* EdDSA (pure Ed25519) */
+	VOUCH_KEY_X25519 = 3,  /* ECDH on Curve25519 (RFC 7748); EDHOC cipher suite 0 */
 };
 
 #define VOUCH_KEY_F_PRIVATE 0x1u /* the handle can sign / agree */
@@ -137,19 +146,21 @@ bool vouch_key_is_private(const struct vouch_key *key);
 int vouch_key_generate(struct vouch_key *key, enum vouch_key_type type);
 
 /* Import a private key from its raw form (P-256: the 32-byte big-endian scalar; Ed25519: the
- * 32-byte seed). For tests, vectors and migration only; production keys are generated. */
+ * 32-byte seed; X25519: the 32-byte scalar as RFC 7748 writes it). For tests, vectors and migration only; production keys are generated. */
 int vouch_key_import_private(struct vouch_key *key, enum vouch_key_type type, const uint8_t *raw,
 			     size_t raw_len);
 
-/* Import a public key. P-256: SEC1 uncompressed point (65 bytes); the point is checked to be
- * on the curve. Ed25519: 32 bytes. */
+/* Import a public key. P-256: SEC1 uncompressed (65 bytes) or compressed (33 bytes: EDHOC sends
+ * only x, and either y gives the same ECDH result) point; the point is checked to be on the
+ * curve. Ed25519, X25519: 32 bytes. Export always writes the uncompressed form. */
 int vouch_key_import_public(struct vouch_key *key, enum vouch_key_type type, const uint8_t *raw,
 			    size_t raw_len);
 
 /* Import a public key from a DER SubjectPublicKeyInfo (as in X.509 certificates). */
 int vouch_key_import_spki(struct vouch_key *key, const uint8_t *der, size_t der_len);
 
-/* Write the public half: P-256 as a 65-byte SEC1 uncompressed point, Ed25519 as 32 bytes. */
+/* Write the public half: P-256 as a 65-byte SEC1 uncompressed point, Ed25519 and X25519 as 32
+ * bytes. */
 int vouch_key_export_public(const struct vouch_key *key, uint8_t *out, size_t out_cap,
 			    size_t *out_len);
 
@@ -167,6 +178,28 @@ int vouch_verify(const struct vouch_key *key, const struct vouch_iov *msg, size_
 /* ECDH on P-256: the x-coordinate of priv * peer, 32 bytes. The caller wipes it. */
 int vouch_ecdh_p256(const struct vouch_key *priv, const struct vouch_key *peer,
 		    uint8_t out[VOUCH_P256_SCALAR_LEN]);
+
+/* X25519 (RFC 7748): 32 bytes. An all-zero result (a low-order peer point) is refused with
+ * VOUCH_ERR_KEY, as RFC 7748 section 6.1 allows and EDHOC needs. The caller wipes out. */
+int vouch_ecdh_x25519(const struct vouch_key *priv, const struct vouch_key *peer,
+		      uint8_t out[VOUCH_X25519_KEY_LEN]);
+
+/* ---- persistent keys (a device's secure element) ----
+ *
+ * A persistent key lives in the back-end's key store under a numeric id (1..0x3fffffff) and
+ * survives restarts; the handle only refers to it. The PSA back-end creates P-256 keys with the
+ * usages sign, verify and derive (ECDSA with SHA-256 and, as the enrolment algorithm, ECDH) and
+ * never the export usage, so no code path can read the private key. Where the key store lives is
+ * the back-end's business (PSA: see vouch_psa_set_storage() in vouch/psa.h).
+ * The OpenSSL back-end has no such store (its keys live in PKCS#11 tokens, vouch/p11.h) and
+ * returns VOUCH_ERR_UNSUPPORTED.
+ *
+ * _generate fails with VOUCH_ERR_KEY_EXISTS when the id is taken; _open with
+ * VOUCH_ERR_KEY_NOT_FOUND when it is free. _destroy erases the key from the store
+ * (decommissioning); destroying a free id is VOUCH_ERR_KEY_NOT_FOUND. Clearing a handle to a persistent key leaves the key in the store. */
+int vouch_key_generate_persistent(struct vouch_key *key, enum vouch_key_type type, uint32_t id);
+int vouch_key_open_persistent(struct vouch_key *key, uint32_t id);
+int vouch_key_destroy_persistent(uint32_t id);
 
 /* The name of the back-end linked in ("openssl" or "psa"). */
 const char *vouch_crypto_backend(void);

@@ -286,10 +286,43 @@ static void test_import_public_invalid_point(void **state)
 	assert_int_equal(vouch_key_import_public(&key, VOUCH_KEY_P256, inf, sizeof(inf)),
 	                 VOUCH_ERR_KEY);
 	assert_int_equal(vouch_key_import_public(&key, VOUCH_KEY_P256, inf, 1), VOUCH_ERR_KEY);
-	/* compressed and hybrid prefixes, and a compressed-length point, are refused */
+	/* a compressed prefix on 65 bytes and hybrid prefixes are refused */
 	pub[0] = 0x02;
 	assert_int_equal(vouch_key_import_public(&key, VOUCH_KEY_P256, pub, len), VOUCH_ERR_KEY);
-	assert_int_equal(vouch_key_import_public(&key, VOUCH_KEY_P256, pub, 33), VOUCH_ERR_KEY);
+	/* the compressed form (x and y's parity, EDHOC's case) gives the same key back */
+	{
+		uint8_t comp[VOUCH_P256_COMPRESSED_LEN], out[VOUCH_P256_POINT_LEN];
+		size_t out_len = 0;
+
+		comp[0] = (uint8_t)(0x02 | (pub[64] & 1));
+		memcpy(comp + 1, pub + 1, 32);
+		assert_int_equal(vouch_key_import_public(&key, VOUCH_KEY_P256, comp, sizeof(comp)),
+		                 VOUCH_OK);
+		assert_int_equal(vouch_key_export_public(&key, out, sizeof(out), &out_len), VOUCH_OK);
+		assert_int_equal(out_len, sizeof(out));
+		assert_memory_equal(out + 1, pub + 1, 64);
+		vouch_key_clear(&key);
+		vouch_key_init(&key);
+		/* the other parity: the same x, the negated y */
+		comp[0] ^= 1;
+		assert_int_equal(vouch_key_import_public(&key, VOUCH_KEY_P256, comp, sizeof(comp)),
+		                 VOUCH_OK);
+		assert_int_equal(vouch_key_export_public(&key, out, sizeof(out), &out_len), VOUCH_OK);
+		assert_memory_equal(out + 1, pub + 1, 32);
+		assert_memory_not_equal(out + 33, pub + 33, 32);
+		vouch_key_clear(&key);
+		vouch_key_init(&key);
+		/* an x with no point on the curve: x = 1 has none (1 - 3 + b is not a square mod
+		 * p, checked with python3's pow(r, (p - 1) / 2, p)) */
+		memset(comp + 1, 0, 32);
+		comp[32] = 1;
+		comp[0] = 0x02;
+		assert_int_equal(vouch_key_import_public(&key, VOUCH_KEY_P256, comp, sizeof(comp)),
+		                 VOUCH_ERR_KEY);
+		comp[0] = 0x04;
+		assert_int_equal(vouch_key_import_public(&key, VOUCH_KEY_P256, comp, sizeof(comp)),
+		                 VOUCH_ERR_KEY);
+	}
 	pub[0] = 0x06;
 	assert_int_equal(vouch_key_import_public(&key, VOUCH_KEY_P256, pub, len), VOUCH_ERR_KEY);
 	pub[0] = 0x04;

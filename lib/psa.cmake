@@ -1,0 +1,1 @@
+# lib/psa.cmake: the PSA back-end and the sensor agent are being written (issue 5)

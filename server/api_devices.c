@@ -1,0 +1,538 @@
+/*
+ * vouchd — commissioning sensors (DESIGN.md flow 4, docs/sensor-protocol.md).
+ *
+ * POST /api/v1/devices/commission, over mutual TLS with a registered phone's certificate. The
+ * installer's phone brings what it cannot forge and cannot read:
+ *   - the sensor's PKCS#10 CSR, signed by the key in the sensor's secure element;
+ *   - the installer's statement, a COSE_Sign1 by the phone key, vouching for that CSR (its
+ *     SHA-256), the sensor key's RFC 9679 thumbprint (the pairing code the installer checked in
+ *     EDHOC), the zone and the type, and the time.
+ * vouchd checks that the person may `commission` in that zone now (the same policy evaluator as
+ * everywhere), the statement, the CSR and that both name the same key; issues the device
+ * certificate; makes the sensor a resource of the directory; and answers with the bundle: trust
+ * anchors and configuration signed by the issuing CA key and sealed (COSE_Encrypt, ECDH-ES +
+ * A128KW) to the sensor's key, so the phone relays what it cannot read. Every step is an event
+ * naming the installer.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "ca.h"
+#include "directory.h"
+#include "handlers.h"
+#include "people.h"
+#include "store.h"
+#include "vouch/cbor.h"
+#include "vouch/cose.h"
+#include "vouch/cred.h"
+#include "vouch/log.h"
+#include "vouch/policy.h"
+
+#define STATEMENT_MAX     1024
+#define STATEMENT_VERSION 1
+#define STATEMENT_SKEW_S  300 /* the phone's clock may be this far off */
+#define BUNDLE_VERSION    1
+#define BUNDLE_MAX        16384
+#define SEALED_MAX        (BUNDLE_MAX + 1024)
+#define COSE_KEY_MAX      160
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void hex_of(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* What the installer's statement says (pointers into the verified COSE_Sign1). */
+struct statement {
+	const uint8_t *csr_hash;
+	const uint8_t *thumbprint;
+	const char *zone, *type, *phone;
+	size_t zone_len, type_len, phone_len;
+	int64_t time;
+};
+
+static int statement_read(const uint8_t *p, size_t len, struct statement *st)
+{
+	struct vouch_cbor_reader r;
+	size_t n = 0, blen = 0;
+	uint64_t version = 0;
+	int64_t key;
+	uint32_t seen = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_MALFORMED;
+	vouch_cbor_reader_init(&r, p, len);
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 7)
+		return VOUCH_ERR_CRED_FORMAT;
+	for (size_t i = 0; i < n; i++) {
+		int rc = VOUCH_ERR_CRED_FORMAT;
+
+		if (vouch_cbor_read_int(&r, &key) != VOUCH_OK || key < 1 || key > 7 ||
+		    (seen & (1u << key)) != 0)
+			return VOUCH_ERR_CRED_FORMAT;
+		seen |= 1u << key;
+		switch (key) {
+		case 1:
+			rc = vouch_cbor_read_uint(&r, &version);
+			if (rc == VOUCH_OK && version != STATEMENT_VERSION)
+				rc = VOUCH_ERR_UNSUPPORTED;
+			break;
+		case 2:
+			rc = vouch_cbor_read_bstr(&r, &st->csr_hash, &blen);
+			if (rc == VOUCH_OK && blen != VOUCH_SHA256_LEN)
+				rc = VOUCH_ERR_CRED_FORMAT;
+			break;
+		case 3:
+			rc = vouch_cbor_read_bstr(&r, &st->thumbprint, &blen);
+			if (rc == VOUCH_OK && blen != VOUCH_THUMBPRINT_LEN)
+				rc = VOUCH_ERR_CRED_FORMAT;
+			break;
+		case 4:
+			rc = vouch_cbor_read_tstr(&r, &st->zone, &st->zone_len);
+			break;
+		case 5:
+			rc = vouch_cbor_read_tstr(&r, &st->type, &st->type_len);
+			break;
+		case 6:
+			rc = vouch_cbor_read_int(&r, &st->time);
+			break;
+		case 7:
+			rc = vouch_cbor_read_tstr(&r, &st->phone, &st->phone_len);
+			break;
+		}
+		if (rc != VOUCH_OK)
+			return rc == VOUCH_ERR_UNSUPPORTED ? rc : VOUCH_ERR_CRED_FORMAT;
+	}
+	return vouch_cbor_reader_done(&r) ? VOUCH_OK : VOUCH_ERR_CRED_FORMAT;
+}
+
+static bool text_is(const char *p, size_t len, const char *s)
+{
+	return strlen(s) == len && memcmp(p, s, len) == 0;
+}
+
+/* May user commission a sensor of this type in this zone now? The decision and its reason. */
+static int may_commission(struct vouch_service *svc, const char *user, const char *device,
+                          const char *zone, const char *type, int64_t now, char *reason,
+                          size_t cap)
+{
+	struct vouch_dir_compiled comp;
+	struct vouch_policy_view v;
+	struct vouch_policy_resource res = {device, type, zone, NULL, 0};
+	struct vouch_policy_request req;
+	struct vouch_policy_decision d;
+	char err[VOUCH_DIR_ERR_MAX];
+	int rc;
+
+	memset(&comp, 0, sizeof(comp));
+	rc = vouch_dir_compile_user(svc->store, user, svc->people.tz_rule, now, &comp, err);
+	if (rc != VOUCH_OK) {
+		snprintf(reason, cap, "%s", err);
+		return VOUCH_ERR_POLICY_FORMAT;
+	}
+	rc = vouch_policy_view_init(&v, comp.perm, comp.perm_len);
+	if (rc == VOUCH_OK) {
+		memset(&req, 0, sizeof(req));
+		req.resource = &res;
+		req.action = VOUCH_ACTION_COMMISSION;
+		req.now = now;
+		req.person_zone = zone; /* the installer stands at the sensor */
+		rc = vouch_policy_decide(&v, &req, &d);
+	}
+	if (rc == VOUCH_OK) {
+		(void)vouch_policy_explain(&v, &req, &d, reason, cap);
+		rc = d.permit ? VOUCH_OK : VOUCH_ERR_AUTH;
+	}
+	vouch_dir_compiled_clear(&comp);
+	return rc;
+}
+
+static void write_key(struct vouch_cbor_writer *w, const struct vouch_key *k,
+                      const uint8_t kid[VOUCH_THUMBPRINT_LEN])
+{
+	uint8_t buf[COSE_KEY_MAX];
+	struct vouch_cbor_writer kw;
+	size_t len = 0;
+
+	vouch_cbor_writer_init(&kw, buf, sizeof(buf));
+	vouch_cose_key_write_public(&kw, k, kid, VOUCH_THUMBPRINT_LEN, VOUCH_COSE_ALG_ES256);
+	if (vouch_cbor_writer_finish(&kw, &len) != VOUCH_OK) {
+		w->err = VOUCH_ERR_INTERNAL;
+		return;
+	}
+	vouch_cbor_write_bstr(w, buf, len);
+}
+
+struct bundle_in {
+	const char *device, *zone, *type, *installer;
+	const uint8_t *cert;
+	size_t cert_len;
+	uint8_t *issuing, *root;
+	size_t issuing_len, root_len;
+	int64_t now;
+};
+
+static int bundle_encode(struct vouch_people *pp, const struct bundle_in *b, uint8_t *out,
+                         size_t cap, size_t *len)
+{
+	struct vouch_cbor_writer w;
+
+	vouch_cbor_writer_init(&w, out, cap);
+	vouch_cbor_write_map(&w, 14);
+	vouch_cbor_write_uint(&w, 1);
+	vouch_cbor_write_uint(&w, BUNDLE_VERSION);
+	vouch_cbor_write_uint(&w, 2);
+	vouch_cbor_write_cstr(&w, b->device);
+	vouch_cbor_write_uint(&w, 3);
+	vouch_cbor_write_cstr(&w, b->zone);
+	vouch_cbor_write_uint(&w, 4);
+	vouch_cbor_write_cstr(&w, b->type);
+	vouch_cbor_write_uint(&w, 5);
+	vouch_cbor_write_cstr(&w, pp->tz_rule);
+	vouch_cbor_write_uint(&w, 6);
+	vouch_cbor_write_bstr(&w, b->cert, b->cert_len);
+	vouch_cbor_write_uint(&w, 7);
+	vouch_cbor_write_array(&w, 2);
+	vouch_cbor_write_bstr(&w, b->issuing, b->issuing_len);
+	vouch_cbor_write_bstr(&w, b->root, b->root_len);
+	vouch_cbor_write_uint(&w, 8);
+	write_key(&w, &pp->issuer_pub, pp->issuer_kid);
+	vouch_cbor_write_uint(&w, 9);
+	write_key(&w, &pp->revlist_pub, pp->revlist_kid);
+	vouch_cbor_write_uint(&w, 10);
+	write_key(&w, &pp->firmware_pub, pp->firmware_kid);
+	vouch_cbor_write_uint(&w, 11);
+	vouch_cbor_write_cstr(&w, pp->iss);
+	vouch_cbor_write_uint(&w, 12);
+	vouch_cbor_write_cstr(&w, pp->site_id);
+	vouch_cbor_write_uint(&w, 13);
+	vouch_cbor_write_cstr(&w, b->installer);
+	vouch_cbor_write_uint(&w, 14);
+	vouch_cbor_write_int(&w, b->now);
+	return vouch_cbor_writer_finish(&w, len);
+}
+
+/* Sign the bundle with the issuing CA key, then seal it to the sensor's key. */
+static int bundle_seal(struct vouch_people *pp, const struct bundle_in *b,
+                       const struct vouch_key *device_key, uint8_t **out, size_t *out_len)
+{
+	struct vouch_cose_hdr_params hp;
+	struct vouch_cose_recipient rcpt;
+	uint8_t *plain = NULL, *signed_ = NULL, *sealed = NULL;
+	size_t plain_len = 0, signed_len = 0, sealed_len = 0;
+	int rc = VOUCH_ERR_NOMEM;
+
+	*out = NULL;
+	*out_len = 0;
+	plain = malloc(BUNDLE_MAX);
+	signed_ = malloc(BUNDLE_MAX + 256);
+	sealed = malloc(SEALED_MAX);
+	if (plain == NULL || signed_ == NULL || sealed == NULL)
+		goto out_free;
+	rc = bundle_encode(pp, b, plain, BUNDLE_MAX, &plain_len);
+	if (rc != VOUCH_OK)
+		goto out_free;
+	memset(&hp, 0, sizeof(hp));
+	hp.alg = VOUCH_COSE_ALG_ES256;
+	rc = vouch_cose_sign1_create(&pp->bundle_signer, &hp, plain, plain_len, NULL, 0, true,
+	                             false, signed_, BUNDLE_MAX + 256, &signed_len);
+	if (rc != VOUCH_OK)
+		goto out_free;
+	memset(&hp, 0, sizeof(hp));
+	hp.alg = VOUCH_COSE_ALG_AES_CCM_16_64_128;
+	memset(&rcpt, 0, sizeof(rcpt));
+	rcpt.alg = VOUCH_COSE_ALG_ECDH_ES_A128KW;
+	rcpt.peer = device_key;
+	rc = vouch_cose_encrypt_create(&hp, &rcpt, 1, signed_, signed_len, NULL, 0, true, sealed,
+	                               SEALED_MAX, &sealed_len);
+	if (rc != VOUCH_OK)
+		goto out_free;
+	*out = sealed;
+	*out_len = sealed_len;
+	sealed = NULL;
+out_free:
+	/* The bundle holds no secret, but nothing of it should linger either. */
+	if (plain != NULL)
+		vouch_wipe(plain, BUNDLE_MAX);
+	free(plain);
+	free(signed_);
+	free(sealed);
+	return rc;
+}
+
+static int cert_der(X509 *cert, uint8_t **der, size_t *len)
+{
+	return vouch_ca_cert_der(cert, der, len);
+}
+
+static void api_commission(struct vouch_req *r)
+{
+	struct vouch_service *svc = r->svc;
+	struct vouch_people *pp = &svc->people;
+	char user[VOUCH_STORE_ID_MAX + 1], phone[VOUCH_STORE_ID_MAX + 1];
+	char device[32], tp_hex[2 * VOUCH_THUMBPRINT_LEN + 1], actor[VOUCH_STORE_ACTOR_MAX];
+	char zone[VOUCH_POLICY_NAME_MAX + 1], type[VOUCH_POLICY_NAME_MAX + 1], reason[512];
+	char err[VOUCH_DIR_ERR_MAX], *fields = NULL, *bundle_b64 = NULL;
+	const char *csr_b64 = NULL, *st_b64 = NULL, *phone_spki_b64, *status;
+	uint8_t *csr = NULL, *stmt = NULL, *spki = NULL, *sealed = NULL;
+	uint8_t csr_hash[VOUCH_SHA256_LEN], tp[VOUCH_THUMBPRINT_LEN];
+	size_t csr_len = 0, stmt_len = 0, spki_len = 0, sealed_len = 0, b64_len = 0;
+	struct vouch_cose_sign1 s1;
+	struct statement st;
+	struct vouch_key phone_key, device_key;
+	struct vouch_store_obj pobj;
+	struct vouch_ca_subject subj;
+	struct vouch_ca_issued is;
+	struct vouch_store_cert rec;
+	struct bundle_in b;
+	json_t *body = NULL, *pj = NULL, *res = NULL, *fj = NULL;
+	int64_t now = now_s();
+	X509_REQ *req = NULL;
+	const unsigned char *p;
+	EVP_PKEY *csr_key;
+	int rc = VOUCH_ERR_INTERNAL;
+
+	vouch_key_init(&phone_key);
+	vouch_key_init(&device_key);
+	memset(&pobj, 0, sizeof(pobj));
+	memset(&b, 0, sizeof(b));
+	vouch_ca_issued_init(&is);
+	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
+		return;
+	if (r->peer == NULL) {
+		vouch_req_api_error(r, 401, "unauthorized", "a phone certificate is required");
+		return;
+	}
+	if (!vouch_people_mtls_phone(r, user, phone))
+		return;
+	rc = vouch_store_obj_get(svc->store, "phone", phone, &pobj);
+	if (rc != VOUCH_OK) {
+		vouch_req_api_error(r, 403, "forbidden", "unknown phone");
+		goto out_free;
+	}
+	snprintf(user, sizeof(user), "%s", pobj.owner);
+	vouch_req_note(r, "user", user);
+	vouch_req_note(r, "phone", phone);
+	pj = json_loadb(pobj.json, pobj.json_len, 0, NULL);
+	phone_spki_b64 = pj != NULL ? json_string_value(json_object_get(pj, "public_key")) : NULL;
+	status = pj != NULL ? json_string_value(json_object_get(pj, "status")) : NULL;
+	if (phone_spki_b64 == NULL || status == NULL || strcmp(status, "active") != 0) {
+		vouch_req_api_error(r, 403, "forbidden", "phone revoked");
+		goto out_free;
+	}
+	body = vouch_api_body_object(r, true);
+	if (body == NULL || !vouch_api_member_string(r, body, "csr", NULL, &csr_b64) ||
+	    !vouch_api_member_string(r, body, "statement", NULL, &st_b64))
+		goto out_free;
+	if (csr_b64 == NULL || st_b64 == NULL) {
+		vouch_req_api_error(r, 400, "bad_request", "\"csr\" and \"statement\" are required");
+		goto out_free;
+	}
+	if (vouch_ca_base64_decode(csr_b64, strlen(csr_b64), VOUCH_CA_CSR_MAX, &csr, &csr_len) !=
+	        VOUCH_OK ||
+	    vouch_ca_base64_decode(st_b64, strlen(st_b64), STATEMENT_MAX, &stmt, &stmt_len) !=
+	        VOUCH_OK) {
+		vouch_req_api_error(r, 400, "bad_request", "\"csr\" or \"statement\" is not base64");
+		goto out_free;
+	}
+
+	/* The statement: signed by this phone's key, about this CSR, recent. */
+	if (vouch_ca_base64_decode(phone_spki_b64, strlen(phone_spki_b64), VOUCH_CA_SPKI_MAX, &spki,
+	                           &spki_len) != VOUCH_OK ||
+	    vouch_key_import_spki(&phone_key, spki, spki_len) != VOUCH_OK) {
+		vouch_req_api_error(r, 500, "internal", "phone key unreadable");
+		goto out_free;
+	}
+	rc = vouch_cose_sign1_decode(stmt, stmt_len, &s1);
+	if (rc == VOUCH_OK)
+		rc = vouch_cose_sign1_verify(&s1, &phone_key, NULL, 0, NULL, 0);
+	if (rc != VOUCH_OK || s1.payload == NULL) {
+		vouch_req_api_error(r, 400, "bad_statement",
+		                    "the statement is not signed by this phone's key");
+		goto out_free;
+	}
+	rc = statement_read(s1.payload, s1.payload_len, &st);
+	if (rc != VOUCH_OK) {
+		vouch_req_api_error(r, 400, "bad_statement", "the statement is malformed");
+		goto out_free;
+	}
+	if (st.zone_len > VOUCH_POLICY_NAME_MAX || st.type_len > VOUCH_POLICY_NAME_MAX ||
+	    st.zone_len == 0 || st.type_len == 0 || !text_is(st.phone, st.phone_len, phone)) {
+		vouch_req_api_error(r, 400, "bad_statement",
+		                    "the statement names another phone, or a bad zone or type");
+		goto out_free;
+	}
+	if (st.time < now - STATEMENT_SKEW_S || st.time > now + STATEMENT_SKEW_S) {
+		vouch_req_api_error(r, 400, "bad_statement", "the statement is not recent");
+		goto out_free;
+	}
+	memcpy(zone, st.zone, st.zone_len);
+	zone[st.zone_len] = '\0';
+	memcpy(type, st.type, st.type_len);
+	type[st.type_len] = '\0';
+	if (vouch_sha256(csr, csr_len, csr_hash) != VOUCH_OK ||
+	    !vouch_ct_equal(csr_hash, st.csr_hash, sizeof(csr_hash))) {
+		vouch_req_api_error(r, 400, "bad_statement", "the statement vouches for another CSR");
+		goto out_free;
+	}
+
+	/* The CSR's key is the one the installer saw proven (the pairing code's thumbprint). */
+	p = csr;
+	req = d2i_X509_REQ(NULL, &p, (long)csr_len);
+	csr_key = req != NULL ? X509_REQ_get0_pubkey(req) : NULL;
+	if (csr_key == NULL || p != csr + csr_len) {
+		vouch_req_api_error(r, 400, "bad_csr", "the CSR is not DER PKCS#10");
+		goto out_free;
+	}
+	{
+		unsigned char *der = NULL;
+		int der_len = i2d_PUBKEY(csr_key, &der);
+
+		rc = der_len > 0 ? vouch_key_import_spki(&device_key, der, (size_t)der_len)
+		                 : VOUCH_ERR_KEY;
+		OPENSSL_free(der);
+	}
+	if (rc == VOUCH_OK && device_key.type != VOUCH_KEY_P256)
+		rc = VOUCH_ERR_X509_KEY_POLICY;
+	if (rc == VOUCH_OK)
+		rc = vouch_cose_key_thumbprint(&device_key, tp);
+	if (rc != VOUCH_OK) {
+		vouch_req_api_error(r, 400, "bad_csr", "the CSR's key is not a P-256 key");
+		goto out_free;
+	}
+	if (!vouch_ct_equal(tp, st.thumbprint, sizeof(tp))) {
+		vouch_req_api_error(r, 400, "bad_statement",
+		                    "the CSR's key is not the key the installer checked");
+		goto out_free;
+	}
+	hex_of(tp, sizeof(tp), tp_hex);
+	snprintf(device, sizeof(device), "dev-%.16s", tp_hex);
+	vouch_req_note(r, "device", device);
+	snprintf(actor, sizeof(actor), "user:%s", user);
+
+	/* The installer's authority: the policy, now, at that zone. */
+	rc = may_commission(svc, user, device, zone, type, now, reason, sizeof(reason));
+	if (rc != VOUCH_OK) {
+		fj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "installer", user, "phone", phone,
+		               "device", device, "zone", zone, "type", type, "reason", reason);
+		fields = fj != NULL ? json_dumps(fj, JSON_COMPACT) : NULL;
+		if (fields != NULL)
+			(void)vouch_store_event_append(svc->store, "device.commission.refused",
+			                               actor, fields, NULL);
+		vouch_req_api_error(r, 403, "forbidden", reason);
+		goto out_free;
+	}
+
+	/* The sensor as a resource of the directory (explain and policy name it). */
+	res = json_pack("{s:s, s:s}", "type", type, "zone", zone);
+	rc = res == NULL ? VOUCH_ERR_NOMEM
+	                 : vouch_dir_put(svc->store, "resource", device, res, VOUCH_STORE_ANY, now,
+	                                 actor, NULL, err);
+	if (rc != VOUCH_OK) {
+		vouch_req_api_error(r, 409, "directory", err);
+		goto out_free;
+	}
+
+	memset(&subj, 0, sizeof(subj));
+	subj.profile = VOUCH_CA_PROFILE_DEVICE;
+	subj.id = device;
+	for (int attempt = 0; attempt < VOUCH_ISSUE_ATTEMPTS; attempt++) {
+		vouch_ca_issued_clear(&is);
+		vouch_ca_issued_init(&is);
+		rc = vouch_ca_issue_csr(svc->ca, csr, csr_len, &subj, &is);
+		if (rc != VOUCH_OK)
+			break;
+		rc = vouch_service_issued_record(&is, &subj, "commission", &rec);
+		if (rc != VOUCH_OK)
+			break;
+		rc = vouch_store_cert_insert(svc->store, &rec, actor);
+		if (rc != VOUCH_ERR_STORE_SERIAL_EXISTS)
+			break;
+	}
+	if (rc == VOUCH_ERR_VERIFY || rc == VOUCH_ERR_X509_MALFORMED ||
+	    rc == VOUCH_ERR_X509_KEY_POLICY || rc == VOUCH_ERR_X509_TOO_LARGE) {
+		vouch_req_api_error(r, 400, "bad_csr", vouch_strerror(rc));
+		goto out_free;
+	}
+	if (rc != VOUCH_OK) {
+		vouch_log(VOUCH_LOG_ERROR, "device.commission", "why", vouch_strerror(rc), NULL);
+		vouch_req_api_error(r, 500, "internal", "cannot issue the device certificate");
+		goto out_free;
+	}
+
+	b.device = device;
+	b.zone = zone;
+	b.type = type;
+	b.installer = user;
+	b.cert = is.der;
+	b.cert_len = is.der_len;
+	b.now = now;
+	rc = cert_der(vouch_ca_issuing_cert(svc->ca), &b.issuing, &b.issuing_len);
+	if (rc == VOUCH_OK)
+		rc = cert_der(vouch_ca_root_cert(svc->ca), &b.root, &b.root_len);
+	if (rc == VOUCH_OK)
+		rc = bundle_seal(pp, &b, &device_key, &sealed, &sealed_len);
+	if (rc == VOUCH_OK)
+		rc = vouch_ca_base64_encode(sealed, sealed_len, &bundle_b64, &b64_len);
+	if (rc != VOUCH_OK) {
+		vouch_log(VOUCH_LOG_ERROR, "device.bundle", "why", vouch_strerror(rc), NULL);
+		vouch_req_api_error(r, 500, "internal", "cannot make the bundle");
+		goto out_free;
+	}
+	fj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "installer", user, "phone", phone,
+	               "device", device, "zone", zone, "type", type, "serial", is.serial, "key",
+	               tp_hex);
+	fields = fj != NULL ? json_dumps(fj, JSON_COMPACT) : NULL;
+	rc = fields == NULL ? VOUCH_ERR_NOMEM
+	                    : vouch_store_event_append(svc->store, "device.commission", actor,
+	                                               fields, NULL);
+	if (rc != VOUCH_OK) {
+		vouch_api_store_error(r, rc, "event");
+		goto out_free;
+	}
+	vouch_req_reply_json(r, 200,
+	                     json_pack("{s:s, s:s, s:s, s:s, s:s}", "device", device, "zone", zone,
+	                               "type", type, "serial", is.serial, "bundle", bundle_b64));
+out_free:
+	free(fields);
+	free(bundle_b64);
+	free(sealed);
+	free(b.issuing);
+	free(b.root);
+	free(csr);
+	free(stmt);
+	free(spki);
+	X509_REQ_free(req);
+	json_decref(fj);
+	json_decref(res);
+	json_decref(pj);
+	json_decref(body);
+	vouch_store_obj_clear(&pobj);
+	vouch_ca_issued_clear(&is);
+	vouch_key_clear(&phone_key);
+	vouch_key_clear(&device_key);
+}
+
+bool vouch_devices_wallet_handle(struct vouch_req *r, char **seg, size_t n)
+{
+	if (!r->svc->people_ready)
+		return false;
+	if (n == 2 && strcmp(seg[0], "devices") == 0 && strcmp(seg[1], "commission") == 0) {
+		api_commission(r);
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,661 @@
+/*
+ * vouch-wallet: at a sensor (docs/sensor-protocol.md).
+ *
+ * commission coap://HOST:PORT --code CODE
+ *   The installer's phone, online: checks its own credential allows `commission` in the
+ *   sensor's zone, runs EDHOC and goes on only if the key the sensor proves matches the pairing
+ *   code, fetches the sensor's CSR, signs a statement vouching for it, has vouchd issue the
+ *   device certificate and the sealed bundle, and relays the bundle it cannot read.
+ * access coap://HOST:PORT ACTION
+ *   Any person, online or not: checks the sensor's certificate against the site's CA and that
+ *   the sensor proves its key in EDHOC (a spoofed sensor is reported), offers the newest
+ *   revocation list, presents the credential (/authz-info) and asks for ACTION. Exit 0 granted,
+ *   1 denied (the reason on stdout), 2 error.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "link.h"
+#include "vouch/cbor.h"
+#include "vouch/cose.h"
+#include "vouch/policy.h"
+#include "wallet.h"
+
+#define CODE_CREATED 0x41 /* 2.01 */
+#define CODE_CHANGED 0x44 /* 2.04 */
+#define CODE_CONTENT 0x45 /* 2.05 */
+
+struct info {
+	bool provisioned;
+	char device[65], zone[65], type[65];
+	uint64_t rl_version;
+	bool has_rl;
+	const uint8_t *cert; /* into the link's answer buffer: copy before the next request */
+	size_t cert_len;
+};
+
+static void copy_text(char *dst, size_t cap, const char *p, size_t len)
+{
+	size_t n = len < cap - 1 ? len : cap - 1;
+
+	for (size_t i = 0; i < n; i++)
+		dst[i] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+	dst[n] = '\0';
+}
+
+static int info_read(const uint8_t *p, size_t len, struct info *in)
+{
+	struct vouch_cbor_reader r;
+	size_t n = 0, tl = 0;
+	uint64_t key, v;
+	const char *t;
+
+	memset(in, 0, sizeof(*in));
+	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_MALFORMED;
+	vouch_cbor_reader_init(&r, p, len);
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_TYPE;
+	for (size_t i = 0; i < n; i++) {
+		int rc = VOUCH_OK;
+
+		if (vouch_cbor_read_uint(&r, &key) != VOUCH_OK)
+			return VOUCH_ERR_CBOR_TYPE;
+		switch (key) {
+		case 1:
+			rc = vouch_cbor_read_uint(&r, &v);
+			if (rc == VOUCH_OK && v != 1)
+				rc = VOUCH_ERR_UNSUPPORTED;
+			break;
+		case 2:
+			rc = vouch_cbor_read_tstr(&r, &t, &tl);
+			if (rc == VOUCH_OK)
+				in->provisioned = tl == 11 && memcmp(t, "provisioned", 11) == 0;
+			break;
+		case 3:
+		case 4:
+		case 5:
+			rc = vouch_cbor_read_tstr(&r, &t, &tl);
+			if (rc == VOUCH_OK)
+				copy_text(key == 3 ? in->device : key == 4 ? in->zone : in->type,
+				          sizeof(in->device), t, tl);
+			break;
+		case 6:
+			rc = vouch_cbor_read_uint(&r, &in->rl_version);
+			in->has_rl = rc == VOUCH_OK;
+			break;
+		case 7:
+			rc = vouch_cbor_read_bstr(&r, &in->cert, &in->cert_len);
+			break;
+		default:
+			rc = vouch_cbor_skip(&r);
+			break;
+		}
+		if (rc != VOUCH_OK)
+			return rc;
+	}
+	return VOUCH_OK;
+}
+
+/* The reason of a refusal {1: text}, or the diagnostic payload as text. */
+static void print_reason(const char *prefix, const uint8_t *p, size_t len)
+{
+	struct vouch_cbor_reader r;
+	const char *t = NULL;
+	size_t n = 0, tl = 0;
+	uint64_t key;
+	char buf[512];
+
+	if (vouch_cbor_validate(p, len, NULL) == VOUCH_OK) {
+		vouch_cbor_reader_init(&r, p, len);
+		if (vouch_cbor_read_map(&r, &n) == VOUCH_OK && n >= 1 &&
+		    vouch_cbor_read_uint(&r, &key) == VOUCH_OK && key == 1 &&
+		    vouch_cbor_read_tstr(&r, &t, &tl) == VOUCH_OK) {
+			copy_text(buf, sizeof(buf), t, tl);
+			printf("%s: %s\n", prefix, buf);
+			return;
+		}
+	}
+	copy_text(buf, sizeof(buf), (const char *)p, len);
+	printf("%s: %s\n", prefix, len > 0 ? buf : "(no reason given)");
+}
+
+/* ---- the sensor's key ---- */
+
+struct pairing_check {
+	const char *code;
+};
+
+static int check_pairing(void *arg, const struct vouch_key *peer, const uint8_t *cred,
+                         size_t cred_len, char *err, size_t err_cap)
+{
+	const struct pairing_check *pc = arg;
+
+	(void)cred;
+	(void)cred_len;
+	if (!vouch_pairing_code_matches(peer, pc->code)) {
+		snprintf(err, err_cap,
+		         "the key the sensor proves does not match the pairing code: a spoofed or "
+		         "swapped sensor; not commissioned");
+		return VOUCH_ERR_EDHOC_PEER;
+	}
+	return VOUCH_OK;
+}
+
+struct cert_check {
+	uint8_t point[VOUCH_P256_POINT_LEN];
+	const char *device;
+};
+
+static int check_certified(void *arg, const struct vouch_key *peer, const uint8_t *cred,
+                           size_t cred_len, char *err, size_t err_cap)
+{
+	const struct cert_check *cc = arg;
+	uint8_t point[VOUCH_P256_POINT_LEN];
+	size_t len = 0;
+
+	(void)cred;
+	(void)cred_len;
+	if (vouch_key_export_public(peer, point, sizeof(point), &len) != VOUCH_OK ||
+	    len != sizeof(point) || memcmp(point, cc->point, sizeof(point)) != 0) {
+		snprintf(err, err_cap,
+		         "spoofed sensor: the key it proves is not the certified key of %s",
+		         cc->device);
+		return VOUCH_ERR_EDHOC_PEER;
+	}
+	return VOUCH_OK;
+}
+
+/* The device certificate: issued by the site's CA (the wallet's ca.pem), for that device id,
+ * valid now; its public point into cc. */
+static int verify_device_cert(const struct wallet *w, const uint8_t *der, size_t der_len,
+                              const char *device, struct cert_check *cc, char *err, size_t cap)
+{
+	char ca_path[PATH_MAX], cn[128];
+	const unsigned char *p = der;
+	X509 *cert = NULL;
+	X509_STORE *store = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	EVP_PKEY *pk;
+	size_t plen = sizeof(cc->point);
+	int rc = VOUCH_ERR_VERIFY;
+
+	cert = d2i_X509(NULL, &p, (long)der_len);
+	if (cert == NULL || p != der + der_len) {
+		snprintf(err, cap, "the sensor's certificate is not DER X.509");
+		goto out_free;
+	}
+	store = X509_STORE_new();
+	ctx = X509_STORE_CTX_new();
+	if (store == NULL || ctx == NULL ||
+	    w_path(ca_path, sizeof(ca_path), w, W_F_CA) != VOUCH_OK ||
+	    X509_STORE_load_file(store, ca_path) != 1 ||
+	    X509_STORE_CTX_init(ctx, store, cert, NULL) != 1) {
+		snprintf(err, cap, "cannot load the site's CA");
+		rc = VOUCH_ERR_IO;
+		goto out_free;
+	}
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	if (X509_verify_cert(ctx) != 1) {
+		snprintf(err, cap, "spoofed sensor: its certificate does not verify under the site's "
+		         "CA: %s", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out_free;
+	}
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn,
+	                              sizeof(cn)) <= 0 ||
+	    strcmp(cn, device) != 0) {
+		snprintf(err, cap, "spoofed sensor: its certificate is for another device");
+		goto out_free;
+	}
+	pk = X509_get0_pubkey(cert);
+	if (pk == NULL || EVP_PKEY_get_octet_string_param(pk, "encoded-pub-key", cc->point,
+	                                                  sizeof(cc->point), &plen) != 1 ||
+	    plen != sizeof(cc->point)) {
+		snprintf(err, cap, "the sensor's certificate holds no P-256 key");
+		goto out_free;
+	}
+	cc->device = device;
+	rc = VOUCH_OK;
+out_free:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	X509_free(cert);
+	return rc;
+}
+
+/* ---- both commands ---- */
+
+struct at_sensor {
+	struct wallet *w;
+	struct held_list list;
+	struct held_cred cred;
+	struct w_link *link;
+	struct info info;
+	uint8_t cert[4096];
+	size_t cert_len;
+};
+
+static int open_at(struct at_sensor *a, struct wallet *w, const char *uri)
+{
+	const uint8_t *body;
+	size_t body_len = 0;
+	unsigned code = 0;
+	char err[256];
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	a->w = w;
+	if (w_list_load(w, &a->list) != VOUCH_OK)
+		a->list.buf = NULL;
+	rc = w_cred_load(w, &a->list, (int64_t)time(NULL), &a->cred);
+	if (rc != VOUCH_OK || a->cred.buf == NULL) {
+		printf("denied: this phone holds no credential\n");
+		return WALLET_REFUSED;
+	}
+	if (a->cred.verdict != VOUCH_OK) {
+		printf("denied: the credential held is not usable: %s\n",
+		       vouch_strerror(a->cred.verdict));
+		return WALLET_REFUSED;
+	}
+	a->link = calloc(1, sizeof(*a->link));
+	if (a->link == NULL)
+		return WALLET_ERROR;
+	if (w_link_open(a->link, uri, err, sizeof(err)) != VOUCH_OK) {
+		w_err("%s", err);
+		return WALLET_ERROR;
+	}
+	rc = w_link_plain(a->link, false, "info", NULL, 0, &code, &body, &body_len);
+	if (rc != VOUCH_OK) {
+		w_err("%s: the sensor does not answer", uri);
+		return WALLET_ERROR;
+	}
+	if (code != CODE_CONTENT || info_read(body, body_len, &a->info) != VOUCH_OK) {
+		w_err("%s: the sensor's /info is not what a vouch sensor answers", uri);
+		return WALLET_ERROR;
+	}
+	if (a->info.cert != NULL) {
+		if (a->info.cert_len > sizeof(a->cert)) {
+			w_err("%s: the sensor's certificate is too large", uri);
+			return WALLET_ERROR;
+		}
+		memcpy(a->cert, a->info.cert, a->info.cert_len);
+		a->cert_len = a->info.cert_len;
+		a->info.cert = a->cert;
+	}
+	return WALLET_OK;
+}
+
+static void close_at(struct at_sensor *a)
+{
+	if (a->link != NULL) {
+		w_link_close(a->link);
+		free(a->link);
+	}
+	w_cred_clear(&a->cred);
+	w_list_clear(&a->list);
+	memset(a, 0, sizeof(*a));
+}
+
+/* What my own credential says about action on this sensor (the same evaluator it runs). */
+static bool my_permission(const struct at_sensor *a, const char *device, uint32_t action,
+                          char *reason, size_t cap)
+{
+	struct vouch_policy_view v;
+	struct vouch_policy_resource res = {device, a->info.type, a->info.zone, NULL, 0};
+	struct vouch_policy_request req;
+	struct vouch_policy_decision d;
+
+	reason[0] = '\0';
+	if (vouch_policy_view_init(&v, a->cred.cred.perm, a->cred.cred.perm_len) != VOUCH_OK)
+		return false;
+	memset(&req, 0, sizeof(req));
+	req.resource = &res;
+	req.action = action;
+	req.now = (int64_t)time(NULL);
+	req.person_zone = a->info.zone;
+	if (vouch_policy_decide(&v, &req, &d) != VOUCH_OK)
+		return false;
+	(void)vouch_policy_explain(&v, &req, &d, reason, cap);
+	return d.permit;
+}
+
+static int handshake(struct at_sensor *a, w_link_check_fn check, void *arg)
+{
+	struct w_link_me me = {&a->w->phone_key, &a->w->phone_pub, a->w->phone};
+	char err[512];
+	int rc = w_link_handshake(a->link, &me, check, arg, err, sizeof(err));
+
+	if (rc == VOUCH_ERR_EDHOC_PEER) {
+		printf("refused: %s\n", err);
+		return WALLET_REFUSED;
+	}
+	if (rc != VOUCH_OK) {
+		w_err("%s", err);
+		return WALLET_ERROR;
+	}
+	return WALLET_OK;
+}
+
+/* ---- commission ---- */
+
+static int statement_sign(struct wallet *w, const uint8_t *csr, size_t csr_len,
+                          const uint8_t tp[VOUCH_THUMBPRINT_LEN], const struct info *in,
+                          uint8_t *out, size_t cap, size_t *out_len)
+{
+	struct vouch_cose_hdr_params hp;
+	struct vouch_cbor_writer cw;
+	uint8_t payload[512], h[VOUCH_SHA256_LEN];
+	size_t plen = 0;
+	int rc = vouch_sha256(csr, csr_len, h);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	vouch_cbor_writer_init(&cw, payload, sizeof(payload));
+	vouch_cbor_write_map(&cw, 7);
+	vouch_cbor_write_uint(&cw, 1);
+	vouch_cbor_write_uint(&cw, 1);
+	vouch_cbor_write_uint(&cw, 2);
+	vouch_cbor_write_bstr(&cw, h, sizeof(h));
+	vouch_cbor_write_uint(&cw, 3);
+	vouch_cbor_write_bstr(&cw, tp, VOUCH_THUMBPRINT_LEN);
+	vouch_cbor_write_uint(&cw, 4);
+	vouch_cbor_write_cstr(&cw, in->zone);
+	vouch_cbor_write_uint(&cw, 5);
+	vouch_cbor_write_cstr(&cw, in->type);
+	vouch_cbor_write_uint(&cw, 6);
+	vouch_cbor_write_int(&cw, (int64_t)time(NULL));
+	vouch_cbor_write_uint(&cw, 7);
+	vouch_cbor_write_cstr(&cw, w->phone);
+	rc = vouch_cbor_writer_finish(&cw, &plen);
+	if (rc != VOUCH_OK)
+		return rc;
+	memset(&hp, 0, sizeof(hp));
+	hp.alg = VOUCH_COSE_ALG_ES256;
+	hp.kid = w->thumbprint;
+	hp.kid_len = sizeof(w->thumbprint);
+	return vouch_cose_sign1_create(&w->phone_key, &hp, payload, plen, NULL, 0, true, false, out,
+	                               cap, out_len);
+}
+
+static int csr_read(const uint8_t *p, size_t len, const uint8_t **csr, size_t *csr_len)
+{
+	struct vouch_cbor_reader r;
+	size_t n = 0;
+	uint64_t key, v = 0;
+
+	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_MALFORMED;
+	vouch_cbor_reader_init(&r, p, len);
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 2 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
+	    vouch_cbor_read_uint(&r, &v) != VOUCH_OK || v != 1 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
+	    vouch_cbor_read_bstr(&r, csr, csr_len) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_TYPE;
+	return VOUCH_OK;
+}
+
+static int commissioned_read(const uint8_t *p, size_t len, char device[65])
+{
+	struct vouch_cbor_reader r;
+	size_t n = 0, tl = 0;
+	uint64_t key, v = 0;
+	const char *t;
+
+	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_MALFORMED;
+	vouch_cbor_reader_init(&r, p, len);
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 3 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
+	    vouch_cbor_read_uint(&r, &v) != VOUCH_OK || v != 1 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
+	    vouch_cbor_read_tstr(&r, &t, &tl) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_TYPE;
+	copy_text(device, 65, t, tl);
+	return VOUCH_OK;
+}
+
+int w_cmd_commission(struct wallet *w, int argc, char **argv)
+{
+	const char *code = NULL, *uri = NULL;
+	const struct w_opt opts[] = {{"code", &code}, {"pin-file", &w->pin_file}};
+	struct vouch_https *h = NULL;
+	struct at_sensor a;
+	struct pairing_check pc;
+	const uint8_t *body, *csr_p;
+	size_t body_len = 0, csr_len = 0, stmt_len = 0, bundle_len = 0;
+	uint8_t *csr = NULL, stmt[1024], tp[VOUCH_THUMBPRINT_LEN], *bundle = NULL;
+	char *csr_b64 = NULL, *stmt_b64 = NULL, reason[512], err[512], device[65];
+	const char *bundle_b64;
+	json_t *req = NULL, *reply = NULL;
+	unsigned ccode = 0;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (argc >= 2 && argv[1][0] != '-') {
+		uri = argv[1];
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
+	if (w_parse_opts(argc, argv, opts, VOUCH_ARRAY_LEN(opts)) != VOUCH_OK || uri == NULL ||
+	    code == NULL) {
+		w_err("usage: commission coap://HOST:PORT --code CODE");
+		return WALLET_ERROR;
+	}
+	rc = w_open_registered(w, &h);
+	if (rc == WALLET_OK)
+		rc = open_at(&a, w, uri);
+	if (rc != WALLET_OK)
+		goto out_free;
+	if (a.info.provisioned) {
+		printf("refused: the sensor is already commissioned (%s)\n", a.info.device);
+		rc = WALLET_REFUSED;
+		goto out_free;
+	}
+	if (a.info.zone[0] == '\0' || a.info.type[0] == '\0') {
+		w_err("%s: the sensor does not say its zone and type", uri);
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	/* Only a person whose credential allows it goes on (vouchd checks again). */
+	if (!my_permission(&a, "", VOUCH_ACTION_COMMISSION, reason, sizeof(reason))) {
+		printf("denied: %s\n", reason[0] != '\0' ? reason : "no commission permission");
+		rc = WALLET_REFUSED;
+		goto out_free;
+	}
+	pc.code = code;
+	rc = handshake(&a, check_pairing, &pc);
+	if (rc != WALLET_OK)
+		goto out_free;
+	rc = vouch_cose_key_thumbprint(vouch_edhoc_peer_key(&a.link->edhoc), tp);
+	if (rc != VOUCH_OK) {
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	rc = w_link_call(a.link, "commission/csr", NULL, 0, &ccode, &body, &body_len, err,
+	                 sizeof(err));
+	if (rc != VOUCH_OK || ccode != CODE_CONTENT ||
+	    csr_read(body, body_len, &csr_p, &csr_len) != VOUCH_OK) {
+		w_err("the sensor gave no CSR: %s", rc != VOUCH_OK ? err : "a refusal");
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	csr = malloc(csr_len);
+	if (csr == NULL) {
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	memcpy(csr, csr_p, csr_len);
+	rc = statement_sign(w, csr, csr_len, tp, &a.info, stmt, sizeof(stmt), &stmt_len);
+	csr_b64 = rc == VOUCH_OK ? w_b64_encode(csr, csr_len) : NULL;
+	stmt_b64 = rc == VOUCH_OK ? w_b64_encode(stmt, stmt_len) : NULL;
+	req = csr_b64 != NULL && stmt_b64 != NULL
+	          ? json_pack("{s:s, s:s}", "csr", csr_b64, "statement", stmt_b64)
+	          : NULL;
+	if (req == NULL) {
+		w_err("cannot make the commissioning request");
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	rc = w_call_json(w, h, "POST /api/v1/devices/commission", "POST",
+	                 "/api/v1/devices/commission", req, 200, &reply);
+	if (rc != WALLET_OK)
+		goto out_free;
+	bundle_b64 = json_string_value(json_object_get(reply, "bundle"));
+	if (bundle_b64 == NULL ||
+	    w_b64_decode(bundle_b64, VOUCH_W_COAP_BODY_MAX - 1024, &bundle, &bundle_len) !=
+	        VOUCH_OK) {
+		w_err("vouchd's answer holds no bundle");
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	rc = w_link_call(a.link, "commission/bundle", bundle, bundle_len, &ccode, &body,
+	                 &body_len, err, sizeof(err));
+	if (rc != VOUCH_OK) {
+		w_err("%s", err);
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	if (ccode != CODE_CHANGED || commissioned_read(body, body_len, device) != VOUCH_OK) {
+		print_reason("refused by the sensor", body, body_len);
+		rc = WALLET_REFUSED;
+		goto out_free;
+	}
+	printf("commissioned: %s in zone %s as %s\n", device, a.info.zone, a.info.type);
+	rc = WALLET_OK;
+out_free:
+	free(csr);
+	free(csr_b64);
+	free(stmt_b64);
+	free(bundle);
+	json_decref(req);
+	json_decref(reply);
+	close_at(&a);
+	vouch_https_free(h);
+	return rc;
+}
+
+/* ---- access ---- */
+
+static int decision_read(const uint8_t *p, size_t len, bool *granted, char *reason, size_t cap)
+{
+	struct vouch_cbor_reader r;
+	size_t n = 0, tl = 0;
+	uint64_t key;
+	const char *t;
+
+	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_MALFORMED;
+	vouch_cbor_reader_init(&r, p, len);
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 3 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
+	    vouch_cbor_read_bool(&r, granted) != VOUCH_OK ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
+	    vouch_cbor_read_tstr(&r, &t, &tl) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_TYPE;
+	copy_text(reason, cap, t, tl);
+	return VOUCH_OK;
+}
+
+int w_cmd_access(struct wallet *w, int argc, char **argv)
+{
+	const char *uri = NULL, *action = NULL;
+	const struct w_opt opts[] = {{"pin-file", &w->pin_file}};
+	struct at_sensor a;
+	struct cert_check cc;
+	struct vouch_cbor_writer cw;
+	const uint8_t *body;
+	size_t body_len = 0, req_len = 0;
+	uint8_t req[128];
+	char err[512], reason[512];
+	uint32_t bit = 0;
+	unsigned ccode = 0;
+	bool granted = false;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-') {
+		uri = argv[1];
+		action = argv[2];
+		argv[2] = argv[0];
+		argc -= 2;
+		argv += 2;
+	}
+	if (w_parse_opts(argc, argv, opts, VOUCH_ARRAY_LEN(opts)) != VOUCH_OK || uri == NULL ||
+	    action == NULL || vouch_policy_action_parse(action, &bit) != VOUCH_OK ||
+	    vouch_policy_action_name(bit) == NULL) {
+		w_err("usage: access coap://HOST:PORT ACTION (enter, open, read, operate, ...)");
+		return WALLET_ERROR;
+	}
+	rc = w_open_local(w);
+	if (rc == WALLET_OK)
+		rc = open_at(&a, w, uri);
+	if (rc != WALLET_OK)
+		goto out_free;
+	if (!a.info.provisioned || a.cert_len == 0) {
+		w_err("%s: the sensor is not commissioned", uri);
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	if (verify_device_cert(w, a.cert, a.cert_len, a.info.device, &cc, err, sizeof(err)) !=
+	    VOUCH_OK) {
+		printf("refused: %s\n", err);
+		rc = WALLET_REFUSED;
+		goto out_free;
+	}
+	rc = handshake(&a, check_certified, &cc);
+	if (rc != WALLET_OK)
+		goto out_free;
+	/* The newest revocation list travels with every phone (flow 6). */
+	if (a.list.buf != NULL && (!a.info.has_rl || a.list.rl.version > a.info.rl_version))
+		(void)w_link_plain(a.link, true, "revocations", a.list.buf, a.list.len, &ccode,
+		                   &body, &body_len);
+	rc = w_link_call(a.link, "authz-info", a.cred.buf, a.cred.len, &ccode, &body, &body_len,
+	                 err, sizeof(err));
+	if (rc != VOUCH_OK) {
+		w_err("%s", err);
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	if (ccode != CODE_CREATED) {
+		print_reason("denied", body, body_len);
+		rc = WALLET_REFUSED;
+		goto out_free;
+	}
+	vouch_cbor_writer_init(&cw, req, sizeof(req));
+	vouch_cbor_write_map(&cw, 1);
+	vouch_cbor_write_uint(&cw, 1);
+	vouch_cbor_write_cstr(&cw, vouch_policy_action_name(bit));
+	if (vouch_cbor_writer_finish(&cw, &req_len) != VOUCH_OK) {
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	rc = w_link_call(a.link, "access", req, req_len, &ccode, &body, &body_len, err,
+	                 sizeof(err));
+	if (rc != VOUCH_OK) {
+		w_err("%s", err);
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	if (ccode != CODE_CONTENT ||
+	    decision_read(body, body_len, &granted, reason, sizeof(reason)) != VOUCH_OK) {
+		print_reason("error", body, body_len);
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	printf("%s: %s\n", granted ? "granted" : "denied", reason);
+	rc = granted ? WALLET_OK : WALLET_REFUSED;
+out_free:
+	close_at(&a);
+	return rc;
+}
