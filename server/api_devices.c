@@ -11,7 +11,7 @@
  * everywhere), the statement, the CSR and that both name the same key; issues the device
  * certificate; makes the sensor a resource of the directory; and answers with the bundle: trust
  * anchors and configuration signed by the issuing CA key and sealed (COSE_Encrypt, ECDH-ES +
- * A128KW) to the sensor's key, so the phone relays what it cannot read. Every step is an event
+ * HKDF-256) to the sensor's key, so the phone relays what it cannot read. Every step is an event
  * naming the installer.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -254,7 +254,7 @@ static int bundle_seal(struct vouch_people *pp, const struct bundle_in *b,
 	memset(&hp, 0, sizeof(hp));
 	hp.alg = VOUCH_COSE_ALG_AES_CCM_16_64_128;
 	memset(&rcpt, 0, sizeof(rcpt));
-	rcpt.alg = VOUCH_COSE_ALG_ECDH_ES_A128KW;
+	rcpt.alg = VOUCH_COSE_ALG_ECDH_ES_HKDF_256; /* no AES-KW in the sensors' Mbed TLS */
 	rcpt.peer = device_key;
 	rc = vouch_cose_encrypt_create(&hp, &rcpt, 1, signed_, signed_len, NULL, 0, true, sealed,
 	                               SEALED_MAX, &sealed_len);

@@ -622,6 +622,15 @@ static void test_sign_verify_p256(void **state)
 static void test_sign_verify_ed25519(void **state)
 {
 	(void)state;
+	if (tu_psa()) {
+		/* PSA (Mbed TLS 2.28) has no Ed25519: no issuer key can be made. */
+		struct vouch_key issuer;
+
+		vouch_key_init(&issuer);
+		assert_int_equal(vouch_key_generate(&issuer, VOUCH_KEY_ED25519),
+		                 VOUCH_ERR_UNSUPPORTED);
+		skip();
+	}
 	round_trip(VOUCH_KEY_ED25519, true);
 }
 

@@ -371,7 +371,7 @@ static void test_trace1(void **state)
 
 	(void)state;
 	if (!have_key_type(VOUCH_KEY_ED25519) || !have_key_type(VOUCH_KEY_X25519)) {
-		tu_report("rfc9529-edhoc-trace1", 26, 0, 26, "no Ed25519/X25519 in this back-end");
+		tu_report("rfc9529-edhoc-trace1", 26, 0, 26, "no Ed25519 in this back-end (Mbed TLS 2.28)");
 		return;
 	}
 	t1_initiator(&total);
@@ -1329,8 +1329,9 @@ static void test_peer_unknown_refused(void **state)
 	L.res_r.refuse_by_value = true;
 	live_run_to(&L, 3);
 	assert_int_equal(rd(&L, 3, L.m[2], L.m_len[2]), VOUCH_ERR_EDHOC_PEER);
-	/* a credential whose key is of the wrong type for the method and suite */
-	{
+	/* a credential whose key is of the wrong type for the method and suite (an Ed25519 key:
+	 * a back-end without Ed25519, PSA, cannot even make one) */
+	if (have_key_type(VOUCH_KEY_ED25519)) {
 		struct party ed;
 		struct vouch_cbor_writer w;
 

@@ -289,8 +289,10 @@ static void test_verify_refusals(void **state)
 	assert_int_equal(vouch_revlist_verify(buf, len, NULL, ISS, AUD, &rl), VOUCH_ERR_INVALID);
 	assert_int_equal(vouch_revlist_verify(buf, len, &signer, ISS, AUD, NULL),
 	                 VOUCH_ERR_INVALID);
+	/* A key of another type (PSA has no Ed25519: X25519 stands in). */
 	vouch_key_init(&ed);
-	assert_int_equal(vouch_key_generate(&ed, VOUCH_KEY_ED25519), VOUCH_OK);
+	assert_int_equal(vouch_key_generate(&ed, tu_psa() ? VOUCH_KEY_X25519 : VOUCH_KEY_ED25519),
+	                 VOUCH_OK);
 	assert_int_equal(vouch_revlist_verify(buf, len, &ed, ISS, AUD, &rl), VOUCH_ERR_KEY);
 	vouch_key_clear(&ed);
 

@@ -100,11 +100,23 @@ const char *tu_str(const json_t *obj, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* The flavour is fixed at build time (tests/psa.cmake defines VOUCH_TEST_PSA), so that a test
+ * can check that the back-end linked in is the one it was built for. */
+bool tu_psa(void)
+{
+#ifdef VOUCH_TEST_PSA
+	return true;
+#else
+	return false;
+#endif
+}
+
 void tu_report(const char *family, unsigned run, unsigned passed, unsigned skipped,
 	       const char *note)
 {
-	printf("vectors: %s: %u run, %u passed, %u skipped%s%s%s\n", family, run, passed, skipped,
-	       note ? " (" : "", note ? note : "", note ? ")" : "");
+	printf("vectors: %s%s: %u run, %u passed, %u skipped%s%s%s\n", family,
+	       tu_psa() ? " [psa]" : "", run, passed, skipped, note ? " (" : "", note ? note : "",
+	       note ? ")" : "");
 	fflush(stdout);
 	if (passed + skipped != run)
 		fail_msg("%s: %u of %u vectors failed", family, run - passed - skipped, run);

@@ -3,6 +3,7 @@
 #define VOUCH_TESTUTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -25,9 +26,14 @@ uint8_t *tu_b64(const char *s, size_t *len);
 /* The string member of obj, or NULL when absent. */
 const char *tu_str(const json_t *obj, const char *key);
 
+/* True when the test is built against the PSA back-end: the same test sources are built for
+ * both back-ends (tests/psa.cmake). */
+bool tu_psa(void);
+
 /* Print one line of the vector summary that `make test` collects:
  *   vectors: FAMILY: RUN run, PASSED passed, SKIPPED skipped[ (NOTE)]
- * and fail the test when passed != run - skipped. */
+ * and fail the test when passed != run - skipped. On the PSA back-end FAMILY gets " [psa]"
+ * appended, so that the two back-ends' lines stay apart. */
 void tu_report(const char *family, unsigned run, unsigned passed, unsigned skipped,
 	       const char *note);
 
