@@ -23,6 +23,7 @@
 
 #include "sensor.h"
 #include "vouch/log.h"
+#include "vouch/pairing.h"
 
 #define DIAG_MAX 200
 
@@ -127,27 +128,322 @@ static void on_plain(coap_resource_t *resource, coap_session_t *session, const c
 	send_answer(resource, session, request, query, response, code, answer_buf, out_len);
 }
 
-/* POST /.well-known/edhoc: message_1 -> message_2, C_R || message_3 -> 2.04 (to be wired). */
+/* ---- EDHOC (RFC 9528 appendix A.2) ---- */
+
+#define CF_EDHOC 64 /* application/edhoc+cbor-seq */
+
+static const int32_t edhoc_suites[] = {2};
+/* The sensor's own credential for EDHOC: CCS by value (docs/sensor-protocol.md). */
+static uint8_t own_cred[VOUCH_CCS_MAX], own_id_cred[VOUCH_CCS_ID_CRED_MAX];
+static size_t own_cred_len, own_id_cred_len;
+static char own_cred_for[SENSOR_NAME_MAX + 1 + 1];
+static uint8_t edhoc_msg[VOUCH_EDHOC_MAX_MESSAGE];
+
+static int own_credential(struct vouch_sensor *s)
+{
+	char sub[SENSOR_NAME_MAX + 16];
+	const char *id = s->st.provisioned ? s->st.device_id : "unprovisioned";
+	int rc;
+
+	if (own_cred_len > 0 && strcmp(own_cred_for, id) == 0)
+		return VOUCH_OK;
+	snprintf(sub, sizeof(sub), "sensor:%s", id);
+	rc = vouch_ccs_encode(sub, &s->id, own_cred, sizeof(own_cred), &own_cred_len);
+	if (rc == VOUCH_OK)
+		rc = vouch_ccs_id_cred(own_cred, own_cred_len, own_id_cred, sizeof(own_id_cred),
+		                       &own_id_cred_len);
+	if (rc == VOUCH_OK)
+		snprintf(own_cred_for, sizeof(own_cred_for), "%s", id);
+	else
+		own_cred_len = 0;
+	return rc;
+}
+
+static void edhoc_answer(coap_pdu_t *response, unsigned code, const uint8_t *msg, size_t len)
+{
+	uint8_t cf[2];
+
+	coap_pdu_set_code(response, (coap_pdu_code_t)code);
+	if (len == 0)
+		return;
+	(void)coap_add_option(response, COAP_OPTION_CONTENT_FORMAT,
+	                      coap_encode_var_safe(cf, sizeof(cf), CF_EDHOC), cf);
+	(void)coap_add_data(response, len, msg);
+}
+
+/* An EDHOC error message for a failed step (the session, if any, is gone after it). */
+static void edhoc_fail(coap_pdu_t *response, struct sensor_session *sess, const char *diag)
+{
+	size_t len = 0;
+
+	if (sess != NULL && vouch_edhoc_write_error(&sess->edhoc, diag, edhoc_msg,
+	                                            sizeof(edhoc_msg), &len) == VOUCH_OK) {
+		sensor_session_close(sess);
+		edhoc_answer(response, SENSOR_BAD_REQUEST, edhoc_msg, len);
+		return;
+	}
+	if (sess != NULL)
+		sensor_session_close(sess);
+	if (vouch_edhoc_error_encode(VOUCH_EDHOC_ERR_UNSPECIFIED, diag, NULL, 0, edhoc_msg,
+	                             sizeof(edhoc_msg), &len) == VOUCH_OK)
+		edhoc_answer(response, SENSOR_BAD_REQUEST, edhoc_msg, len);
+	else
+		set_diag(response, SENSOR_BAD_REQUEST, diag);
+}
+
+static void edhoc_message_1(struct vouch_sensor *s, const uint8_t *msg, size_t msg_len,
+                            coap_pdu_t *response)
+{
+	struct vouch_edhoc_config cfg;
+	struct sensor_session *sess = NULL;
+	const uint8_t *ead = NULL, *c_i = NULL;
+	size_t ead_len = 0, c_i_len = 0, len = 0;
+	uint8_t cid = 0;
+	int rc;
+
+	if (own_credential(s) != VOUCH_OK) {
+		set_diag(response, SENSOR_INTERNAL, "no credential");
+		return;
+	}
+	/* A fresh one-byte connection id not in use (it becomes the phone's OSCORE kid). */
+	for (int tries = 0; tries < 64; tries++) {
+		if (vouch_random(&cid, 1) == VOUCH_OK && sensor_session_find(s, &cid, 1) == NULL) {
+			sess = sensor_session_open(s, &cid, 1);
+			break;
+		}
+	}
+	if (sess == NULL) {
+		set_diag(response, SENSOR_UNAVAILABLE, "busy: every session is in use");
+		return;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.role = VOUCH_EDHOC_RESPONDER;
+	cfg.methods = VOUCH_EDHOC_METHOD_BIT(VOUCH_EDHOC_METHOD_SIG_SIG);
+	cfg.suites = edhoc_suites;
+	cfg.n_suites = VOUCH_ARRAY_LEN(edhoc_suites);
+	cfg.key = &s->id;
+	cfg.cred = own_cred;
+	cfg.cred_len = own_cred_len;
+	cfg.id_cred = own_id_cred;
+	cfg.id_cred_len = own_id_cred_len;
+	rc = vouch_edhoc_init(&sess->edhoc, &cfg);
+	if (rc == VOUCH_OK)
+		rc = vouch_edhoc_read_message_1(&sess->edhoc, msg, msg_len, &ead, &ead_len);
+	if (rc != VOUCH_OK) {
+		vouch_log(VOUCH_LOG_WARN, "sensor.edhoc", "step", "message_1", "why",
+		          vouch_strerror(rc), NULL);
+		edhoc_fail(response, sess, vouch_strerror(rc));
+		return;
+	}
+	/* C_R must differ from C_I (both become OSCORE ids). */
+	if (vouch_edhoc_peer_c(&sess->edhoc, &c_i, &c_i_len) == VOUCH_OK && c_i_len == 1 &&
+	    c_i[0] == sess->cid[0])
+		sess->cid[0] ^= 0x01;
+	rc = vouch_edhoc_write_message_2(&sess->edhoc, sess->cid, sess->cid_len, NULL, 0, edhoc_msg,
+	                                 sizeof(edhoc_msg), &len);
+	if (rc != VOUCH_OK) {
+		edhoc_fail(response, sess, vouch_strerror(rc));
+		return;
+	}
+	edhoc_answer(response, SENSOR_CHANGED, edhoc_msg, len);
+}
+
+static void edhoc_message_3(struct vouch_sensor *s, const uint8_t *c, size_t c_len,
+                            const uint8_t *msg, size_t msg_len, coap_pdu_t *response)
+{
+	struct sensor_session *sess = sensor_session_find(s, c, c_len);
+	struct vouch_edhoc_oscore eo;
+	struct vouch_oscore_params op;
+	const uint8_t *ead = NULL;
+	size_t ead_len = 0;
+	int rc;
+
+	if (sess == NULL || sess->state != SENSOR_SESSION_HANDSHAKE ||
+	    vouch_edhoc_state(&sess->edhoc) != VOUCH_EDHOC_S_WAIT_M3) {
+		edhoc_fail(response, NULL, "no EDHOC session for that connection id");
+		return;
+	}
+	if (msg_len > sizeof(edhoc_msg)) {
+		edhoc_fail(response, sess, "message_3 too large");
+		return;
+	}
+	memcpy(edhoc_msg, msg, msg_len); /* decrypted in place */
+	rc = vouch_edhoc_read_message_3(&sess->edhoc, edhoc_msg, msg_len, &ead, &ead_len);
+	if (rc != VOUCH_OK) {
+		vouch_log(VOUCH_LOG_WARN, "sensor.edhoc", "step", "message_3", "why",
+		          vouch_strerror(rc), NULL);
+		if (rc == VOUCH_ERR_EDHOC_ERROR) {
+			/* The phone refused us (e.g. the key did not match what it expected). */
+			sensor_session_close(sess);
+			coap_pdu_set_code(response, (coap_pdu_code_t)SENSOR_CHANGED);
+			return;
+		}
+		edhoc_fail(response, sess, vouch_strerror(rc));
+		return;
+	}
+	rc = sensor_session_secure(sess, vouch_edhoc_peer_key(&sess->edhoc));
+	if (rc == VOUCH_OK)
+		rc = vouch_edhoc_oscore(&sess->edhoc, &eo);
+	if (rc == VOUCH_OK) {
+		memset(&op, 0, sizeof(op));
+		op.master_secret = eo.master_secret;
+		op.master_secret_len = sizeof(eo.master_secret);
+		op.master_salt = eo.master_salt;
+		op.master_salt_len = sizeof(eo.master_salt);
+		op.sender_id = eo.sender_id;
+		op.sender_id_len = eo.sender_id_len;
+		op.recipient_id = eo.recipient_id;
+		op.recipient_id_len = eo.recipient_id_len;
+		rc = vouch_oscore_ctx_init(&sess->osc, &op);
+		vouch_wipe(&op, sizeof(op));
+	}
+	vouch_wipe(&eo, sizeof(eo));
+	if (rc != VOUCH_OK) {
+		sensor_session_close(sess);
+		set_diag(response, SENSOR_INTERNAL, "cannot set up OSCORE");
+		return;
+	}
+	vouch_log(VOUCH_LOG_INFO, "sensor.edhoc", "step", "completed", NULL);
+	coap_pdu_set_code(response, (coap_pdu_code_t)SENSOR_CHANGED);
+}
+
+/* POST /.well-known/edhoc: `true` || message_1 -> message_2; C_R || message_3 -> 2.04. */
 static void on_edhoc(coap_resource_t *resource, coap_session_t *session, const coap_pdu_t *request,
                      const coap_string_t *query, coap_pdu_t *response)
 {
+	struct vouch_sensor *s = sensor_of(session);
+	uint8_t c[VOUCH_EDHOC_MAX_CID];
+	size_t c_len = 0, in_len = 0, msg_len = 0;
+	const uint8_t *in = NULL, *msg = NULL;
+	bool first = false;
+
 	(void)resource;
-	(void)session;
-	(void)request;
 	(void)query;
-	set_diag(response, SENSOR_NOT_IMPLEMENTED, "not yet: EDHOC is being wired in");
+	if (!request_body(request, response, &in, &in_len))
+		return;
+	if (in == NULL || vouch_edhoc_coap_split(in, in_len, &first, c, &c_len, &msg, &msg_len) !=
+	                      VOUCH_OK) {
+		edhoc_fail(response, NULL, "not an EDHOC request");
+		return;
+	}
+	if (first)
+		edhoc_message_1(s, msg, msg_len, response);
+	else
+		edhoc_message_3(s, c, c_len, msg, msg_len, response);
 }
 
-/* An OSCORE-protected request (to the root, or a protected path sent in the clear). */
+/* ---- OSCORE (RFC 8613) ---- */
+
+#define COAP_OPT_URI_PATH       11
+#define COAP_OPT_CONTENT_FORMAT 12
+#define INNER_OPTS              16
+
+static uint8_t pt_buf[SENSOR_PAYLOAD_MAX + 64];
+
+/* An OSCORE-protected request: to the root, or (refused) a protected path in the clear. */
 static void on_protected(coap_resource_t *resource, coap_session_t *session,
                          const coap_pdu_t *request, const coap_string_t *query,
                          coap_pdu_t *response)
 {
+	struct vouch_sensor *s = sensor_of(session);
+	struct vouch_oscore_option oo;
+	struct vouch_oscore_request req;
+	struct vouch_coap_option opts[INNER_OPTS];
+	struct sensor_session *sess;
+	const struct sensor_route *route = NULL;
+	coap_opt_iterator_t it;
+	coap_opt_t *opt;
+	const uint8_t *in = NULL, *payload = NULL, *optv;
+	size_t in_len = 0, pt_len = 0, n_opts = 0, payload_len = 0, out_len = 0, ct_len = 0;
+	size_t optv_len, oscore_len = 0, path_len = 0;
+	uint8_t inner_code = 0, oscore[VOUCH_OSCORE_OPTION_MAX], cf = 60;
+	char path[64];
+	unsigned code = SENSOR_INTERNAL;
+	struct vouch_coap_option out_opt[1];
+	int rc;
+
 	(void)resource;
-	(void)session;
-	(void)request;
 	(void)query;
-	set_diag(response, SENSOR_NOT_IMPLEMENTED, "not yet: OSCORE is being wired in");
+	opt = coap_check_option(request, 9, &it);
+	if (opt == NULL) {
+		set_diag(response, SENSOR_UNAUTHORIZED, "OSCORE required: run EDHOC first");
+		return;
+	}
+	if (!request_body(request, response, &in, &in_len))
+		return;
+	optv = coap_opt_value(opt);
+	optv_len = coap_opt_length(opt);
+	if (vouch_oscore_option_decode(optv, optv_len, &oo) != VOUCH_OK || !oo.has_kid) {
+		set_diag(response, SENSOR_BAD_REQUEST, "malformed OSCORE option");
+		return;
+	}
+	sess = sensor_session_find(s, oo.kid, oo.kid_len);
+	if (sess == NULL || sess->state != SENSOR_SESSION_SECURED) {
+		set_diag(response, SENSOR_UNAUTHORIZED, "no security context: run EDHOC again");
+		return;
+	}
+	rc = vouch_oscore_unprotect_request(&sess->osc, optv, optv_len, in, in_len, pt_buf,
+	                                    sizeof(pt_buf), &pt_len, &req);
+	if (rc == VOUCH_OK)
+		rc = vouch_oscore_inner_decode(pt_buf, pt_len, &inner_code, opts, INNER_OPTS, &n_opts,
+		                               &payload, &payload_len);
+	if (rc != VOUCH_OK) {
+		vouch_log(VOUCH_LOG_WARN, "sensor.oscore", "why", vouch_strerror(rc), NULL);
+		set_diag(response, rc == VOUCH_ERR_OSCORE_REPLAY ? SENSOR_UNAUTHORIZED
+		                                                 : SENSOR_BAD_REQUEST,
+		         vouch_strerror(rc));
+		return;
+	}
+	for (size_t i = 0; i < n_opts; i++) {
+		if (opts[i].number != COAP_OPT_URI_PATH)
+			continue;
+		if (path_len + opts[i].len + 1 >= sizeof(path)) {
+			path_len = sizeof(path);
+			break;
+		}
+		if (path_len > 0)
+			path[path_len++] = '/';
+		memcpy(path + path_len, opts[i].value, opts[i].len);
+		path_len += opts[i].len;
+	}
+	if (path_len < sizeof(path))
+		route = sensor_route_find(path, path_len);
+	if (route == NULL || !route->protect) {
+		code = SENSOR_NOT_FOUND;
+		rc = sensor_answer_diag(code, "no such protected resource", answer_buf,
+		                        sizeof(answer_buf), &out_len, &code);
+	} else if (inner_code != (route->method == SENSOR_GET ? 0x01 : 0x02)) {
+		rc = sensor_answer_diag(SENSOR_METHOD_NOT_ALLOWED, "method not allowed", answer_buf,
+		                        sizeof(answer_buf), &out_len, &code);
+	} else {
+		rc = route->fn(s, sess, payload, payload_len, answer_buf, sizeof(answer_buf),
+		               &out_len, &code);
+	}
+	if (rc != VOUCH_OK) {
+		vouch_log(VOUCH_LOG_ERROR, "sensor.request", "why", vouch_strerror(rc), NULL);
+		rc = sensor_answer_diag(SENSOR_INTERNAL, "internal error", answer_buf,
+		                        sizeof(answer_buf), &out_len, &code);
+	}
+	/* The answer, protected under the request's nonce. The session may be gone (decommission):
+	 * then there is nothing left to protect it with. */
+	if (sess->state != SENSOR_SESSION_SECURED) {
+		coap_pdu_set_code(response, (coap_pdu_code_t)SENSOR_DELETED);
+		return;
+	}
+	out_opt[0] = (struct vouch_coap_option){COAP_OPT_CONTENT_FORMAT, 1, &cf};
+	rc = vouch_oscore_inner_encode((uint8_t)code, out_opt, sensor_answer_is_cbor(code) ? 1 : 0,
+	                               answer_buf, out_len, pt_buf, sizeof(pt_buf), &pt_len);
+	if (rc == VOUCH_OK)
+		rc = vouch_oscore_protect_response(&sess->osc, &req, false, pt_buf, pt_len, pt_buf,
+		                                   sizeof(pt_buf), &ct_len, oscore, &oscore_len);
+	if (rc != VOUCH_OK) {
+		set_diag(response, SENSOR_INTERNAL, "cannot protect the answer");
+		return;
+	}
+	coap_pdu_set_code(response, (coap_pdu_code_t)SENSOR_CHANGED);
+	if (!coap_add_option(response, 9, oscore_len, oscore) ||
+	    !coap_add_data(response, ct_len, pt_buf))
+		set_diag(response, SENSOR_INTERNAL, "answer too large");
 }
 
 static void on_coap_log(coap_log_t level, const char *message)

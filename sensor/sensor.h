@@ -25,15 +25,16 @@
 #include "vouch/cred.h"
 #include "vouch/crypto.h"
 #include "vouch/edhoc.h"
+#include "vouch/oscore.h"
 #include "vouch/pairing.h"
 #include "vouch/policy.h"
 #include "vouch/revlist.h"
 
 #define SENSOR_ID_KEY        1u /* persistent key id of the identity key in the secure element */
 #define SENSOR_SE_DIR        "secure-element"
-#define SENSOR_SESSIONS      4
+#define SENSOR_SESSIONS      8
 #define SENSOR_SESSION_LIFE  300         /* seconds a session lives (docs/sensor-protocol.md) */
-#define SENSOR_SESSION_IDLE  30          /* seconds after which an idle session may be taken over */
+#define SENSOR_SESSION_IDLE  5           /* seconds after which an idle session may be taken over (a contact lasts about a second) */
 #define SENSOR_PAYLOAD_MAX   (32 * 1024) /* a request payload; 4.13 above */
 #define SENSOR_CRED_MAX      (8 * 1024)  /* a credential a sensor keeps in a session */
 #define SENSOR_REASON_MAX    384
@@ -72,6 +73,8 @@ struct sensor_session {
 	size_t cid_len;
 	int64_t opened, last_used;
 	struct vouch_key peer; /* the key the phone proved in EDHOC (SECURED only) */
+	struct vouch_edhoc edhoc;    /* the handshake (HANDSHAKE) */
+	struct vouch_oscore_ctx osc; /* from the EDHOC exporter (SECURED) */
 	bool csr_sent;         /* /commission/csr answered in this session */
 	bool has_cred;         /* /authz-info accepted a credential */
 	uint8_t cred_buf[SENSOR_CRED_MAX];

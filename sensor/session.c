@@ -15,6 +15,8 @@ static bool expired(const struct sensor_session *sess, int64_t now)
 void sensor_session_close(struct sensor_session *sess)
 {
 	vouch_key_clear(&sess->peer);
+	vouch_edhoc_clear(&sess->edhoc);
+	vouch_oscore_ctx_clear(&sess->osc);
 	/* The credential is no secret, but a closed session keeps nothing of the phone. */
 	vouch_wipe(sess, sizeof(*sess));
 	vouch_key_init(&sess->peer);

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "ca.h"
@@ -273,6 +274,18 @@ out_free:
 	return rc;
 }
 
+/* One line of base64 (EST's encoder wraps lines; JSON members are single strings). */
+static int b64_line(const uint8_t *buf, size_t len, char **out)
+{
+	size_t cap = 4 * ((len + 2) / 3) + 1;
+
+	*out = malloc(cap);
+	if (*out == NULL)
+		return VOUCH_ERR_NOMEM;
+	EVP_EncodeBlock((unsigned char *)*out, buf, (int)len);
+	return VOUCH_OK;
+}
+
 static int cert_der(X509 *cert, uint8_t **der, size_t *len)
 {
 	return vouch_ca_cert_der(cert, der, len);
@@ -289,7 +302,7 @@ static void api_commission(struct vouch_req *r)
 	const char *csr_b64 = NULL, *st_b64 = NULL, *phone_spki_b64, *status;
 	uint8_t *csr = NULL, *stmt = NULL, *spki = NULL, *sealed = NULL;
 	uint8_t csr_hash[VOUCH_SHA256_LEN], tp[VOUCH_THUMBPRINT_LEN];
-	size_t csr_len = 0, stmt_len = 0, spki_len = 0, sealed_len = 0, b64_len = 0;
+	size_t csr_len = 0, stmt_len = 0, spki_len = 0, sealed_len = 0;
 	struct vouch_cose_sign1 s1;
 	struct statement st;
 	struct vouch_key phone_key, device_key;
@@ -486,7 +499,7 @@ static void api_commission(struct vouch_req *r)
 	if (rc == VOUCH_OK)
 		rc = bundle_seal(pp, &b, &device_key, &sealed, &sealed_len);
 	if (rc == VOUCH_OK)
-		rc = vouch_ca_base64_encode(sealed, sealed_len, &bundle_b64, &b64_len);
+		rc = b64_line(sealed, sealed_len, &bundle_b64);
 	if (rc != VOUCH_OK) {
 		vouch_log(VOUCH_LOG_ERROR, "device.bundle", "why", vouch_strerror(rc), NULL);
 		vouch_req_api_error(r, 500, "internal", "cannot make the bundle");

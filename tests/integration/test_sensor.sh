@@ -1,0 +1,150 @@
+#!/bin/bash
+# Issue 5 end to end through the real programs: vouchd, vouch-wallet (its key in a SoftHSM2
+# token) and vouch-sensor (its key in the PSA secure element). An installer commissions a sensor
+# with its pairing code (a wrong code is refused before anything is sent); vouchd is stopped and
+# access decisions go on offline at the sensor; a cloned state directory without the secure
+# element is refused at start.
+# usage: test_sensor.sh PATH/TO/vouchd PATH/TO/vouch PATH/TO/vouch-wallet PATH/TO/vouch-sensor
+set -eu
+
+vouchd=${1:?usage: $0 vouchd vouch vouch-wallet vouch-sensor}
+vouch=${2:?usage: $0 vouchd vouch vouch-wallet vouch-sensor}
+wallet=${3:?usage: $0 vouchd vouch vouch-wallet vouch-sensor}
+sensor=${4:?usage: $0 vouchd vouch vouch-wallet vouch-sensor}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=pki_common.sh
+. "$here/pki_common.sh"
+command -v oathtool >/dev/null || {
+	echo "FATAL: oathtool is missing"
+	exit 1
+}
+
+pki_setup sensor
+set_conf timezone Europe/Berlin
+pki_start
+w=$work
+V() { "$vouch" --data "$site" "$@"; }
+export VOUCH_WALLET_PIN=unlock-4711
+sensor_pids=()
+stop_sensors() { for p in "${sensor_pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+
+totp() {
+	local secret
+	secret=$(sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' "$1")
+	oathtool --totp -b "$secret"
+}
+
+# a UDP port nobody uses now
+udp_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		ss -Huan | awk '{ print $4 }' | grep -q ":$p\$" || {
+			echo "$p"
+			return 0
+		}
+	done
+	return 1
+}
+
+# start_sensor DIR PORT [ARGS...]: run vouch-sensor in the background, wait for its listen line.
+start_sensor() {
+	local dir=$1 port=$2
+	shift 2
+	"$sensor" --state "$dir" --listen "127.0.0.1:$port" "$@" >"$dir.out" 2>"$dir.log" &
+	sensor_pids+=($!)
+	for _ in $(seq 50); do
+		grep -q '"sensor.listen"' "$dir.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+check "vouch policy load (the plant's)" V policy load "$root/examples/plant-policy/policy.json"
+printf 'installer password 42\n' >"$w/ines.pw"
+printf 'operator password 42\n' >"$w/otto.pw"
+chmod 600 "$w"/*.pw
+V user add ines --role service --password-file "$w/ines.pw" >"$w/ines.uri" || fatal "user add ines"
+V user add otto --role operator --password-file "$w/otto.pw" >"$w/otto.uri" || fatal "user add otto"
+for u in ines otto; do
+	check "$u logs in with the wallet" "$wallet" --wallet "$w/w-$u" login --server "$https" \
+		--ca "$site/ca/chain.pem" --user "$u" --password-file "$w/$u.pw" --totp "$(totp "$w/$u.uri")"
+done
+
+port=$(udp_port) || fatal "no UDP port"
+mkdir -p "$w/s1"
+start_sensor "$w/s1" "$port" --zone plant/hall-a --type sensor || fatal "vouch-sensor did not start"
+code=$(sed -n 's/^pairing-code: //p' "$w/s1.out")
+if [[ $code =~ ^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$ ]]; then ok "the sensor shows a 160-bit pairing code"; else not_ok "pairing code: '$code'"; fi
+uri=coap://127.0.0.1:$port
+info=$(coap-client-notls -m get "$uri/info" 2>/dev/null | od -An -c | tr -d ' \n' || true)
+[[ $info == *unprovisioned* ]] && ok "coap-client: /info says unprovisioned" || not_ok "/info: $info"
+
+wrong=${code:0:38}$([ "${code:38:1}" = A ] && echo B || echo A)
+set +e
+"$wallet" --wallet "$w/w-ines" commission "$uri" --code "$wrong" >"$w/c0.out" 2>&1
+rc=$?
+set -e
+check_eq "a wrong pairing code: refused (exit 1)" "$rc" 1
+grep -q "does not match the pairing code" "$w/c0.out" && ok "the refusal names the pairing code" ||
+	not_ok "refusal: $(cat "$w/c0.out")"
+set +e
+"$wallet" --wallet "$w/w-otto" commission "$uri" --code "$code" >"$w/c1.out" 2>&1
+rc=$?
+set -e
+check_eq "an operator may not commission (exit 1)" "$rc" 1
+set +e
+"$wallet" --wallet "$w/w-ines" commission "$uri" --code "$code" >"$w/c2.out" 2>&1
+rc=$?
+set -e
+check_eq "the installer commissions the sensor (exit 0)" "$rc" 0
+device=$(sed -n 's/^commissioned: \(dev-[0-9a-f]*\) .*/\1/p' "$w/c2.out")
+[ -n "$device" ] && ok "commissioned as $device" || not_ok "commission: $(cat "$w/c2.out")"
+V events --limit 1000 >"$w/events.txt" 2>&1 || true
+grep -q "device.commission " "$w/events.txt" && ok "vouchd recorded device.commission" || not_ok "no device.commission event"
+grep -q '^denied: ' "$w/c1.out" && ok "the operator's own credential says no (the wallet stops first)" ||
+	not_ok "operator: $(cat "$w/c1.out")"
+V cert list >"$w/certs.txt" 2>&1 || true
+grep -q "$device" "$w/certs.txt" && ok "the device certificate is in the store" || not_ok "no certificate for $device"
+set +e
+"$wallet" --wallet "$w/w-ines" commission "$uri" --code "$code" >"$w/c3.out" 2>&1
+rc=$?
+set -e
+check_eq "commissioning it again is refused (exit 1)" "$rc" 1
+
+# ---- offline: vouchd stopped ----
+pki_stop
+access() { # WALLET ACTION -> exit status, the answer in $w/a.out
+	set +e
+	"$wallet" --wallet "$w/w-$1" access "$uri" "$2" >"$w/a.out" 2>&1
+	local r=$?
+	set -e
+	echo "$r"
+}
+check_eq "vouchd down: ines may read the sensor (granted)" "$(access ines read)" 0
+grep -q '^granted: permit: role "service"' "$w/a.out" && ok "the reason names the role" || not_ok "answer: $(cat "$w/a.out")"
+check_eq "vouchd down: ines may configure it (granted)" "$(access ines configure)" 0
+check_eq "vouchd down: ines may not operate it (denied)" "$(access ines operate)" 1
+grep -q '^denied: ' "$w/a.out" && ok "the denial says why" || not_ok "answer: $(cat "$w/a.out")"
+check_eq "otto (operator) may read a hall-a sensor" "$(access otto read)" 0
+check_eq "otto may not configure it" "$(access otto configure)" 1
+grep -q '"sensor.access"' "$w/s1.log" && ok "the sensor logged its decisions" || not_ok "no sensor.access"
+
+# ---- a clone of the state directory without the secure element ----
+stop_sensors
+sleep 0.3
+mkdir -p "$w/s2"
+cp -a "$w/s1/." "$w/s2/"
+rm -rf "$w/s2/secure-element"
+set +e
+timeout 10 "$sensor" --state "$w/s2" --listen "127.0.0.1:$(udp_port)" >"$w/s2.out" 2>"$w/s2.log"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && ok "a cloned state directory without its secure element is refused (exit $rc)" ||
+	not_ok "the clone started"
+# The original, restarted, is still the commissioned device.
+start_sensor "$w/s1" "$port" || fatal "vouch-sensor did not restart"
+check_eq "after a restart the sensor still decides (granted)" "$(access ines read)" 0
+stop_sensors
+
