@@ -4,7 +4,7 @@
 # GET /info, POST /revocations unprovisioned (4.03), commissioned (sensor_tool provision): a new
 # list taken, a valid but older one and the same one again not taken, a forged one, a malformed
 # one and one over the size limit refused, the sensor answering after every one of them; the
-# protected resources answering 5.01 for now; SIGTERM a clean stop with JSON-lines logs;
+# protected resources refused without OSCORE (4.01), EDHOC garbage refused (4.00); SIGTERM a clean stop with JSON-lines logs;
 # a copy of the state directory without its secure element refused at start with a `spoof`
 # log; --reset.
 # usage: test_sensor_coap.sh VOUCH_SENSOR SENSOR_TOOL
@@ -121,10 +121,14 @@ grep -qx '1=1' "$dir/info.txt" && grep -qx '2=unprovisioned' "$dir/info.txt" &&
 	fail "info: $(cat "$dir/info.txt")"
 printf 'hello' > "$dir/hello"
 req post revocations "$dir/hello" 4.03
-for p in commission/csr commission/bundle authz-info access decommission .well-known/edhoc; do
-	req post "$p" "" 5.01
+# Protected resources in the clear, and the root without an OSCORE option: 4.01.
+for p in commission/csr commission/bundle authz-info access decommission; do
+	req post "$p" "" 4.01
 done
-req post "" "$dir/hello" 5.01
+req post "" "$dir/hello" 4.01
+# Not EDHOC: an empty body and garbage get 4.00 (an EDHOC error message); the sensor stays up.
+req post .well-known/edhoc "" 4.00
+req post .well-known/edhoc "$dir/hello" 4.00
 req get info "" 2.05
 stop
 [ "$(stat -c %a "$sdir")" = 700 ] || fail "the state directory is not 0700"
@@ -181,4 +185,4 @@ done
 stop
 "$sensor" --bogus > /dev/null 2>&1 && fail "a bad option was accepted"
 echo "coap: pairing code, /info, revocation lists (new, older, forged, malformed, oversized)," \
-	"5.01 placeholders, clean stops, clone refused, reset: all as expected"
+	"protected resources refused in the clear, EDHOC garbage refused, clean stops, clone refused, reset: all as expected"
