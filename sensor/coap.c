@@ -360,6 +360,7 @@ static void on_protected(coap_resource_t *resource, coap_session_t *session,
 	char path[64];
 	unsigned code = SENSOR_INTERNAL;
 	struct vouch_coap_option out_opt[1];
+	bool closing;
 	int rc;
 
 	(void)resource;
@@ -408,7 +409,13 @@ static void on_protected(coap_resource_t *resource, coap_session_t *session,
 	}
 	if (path_len < sizeof(path))
 		route = sensor_route_find(path, path_len);
-	if (route == NULL || !route->protect) {
+	closing = path_len == 5 && memcmp(path, "close", 5) == 0;
+	if (closing) {
+		/* The phone is done: answer 2.02, then free the session for the next phone. */
+		code = SENSOR_DELETED;
+		out_len = 0;
+		rc = VOUCH_OK;
+	} else if (route == NULL || !route->protect) {
 		code = SENSOR_NOT_FOUND;
 		rc = sensor_answer_diag(code, "no such protected resource", answer_buf,
 		                        sizeof(answer_buf), &out_len, &code);
@@ -444,6 +451,8 @@ static void on_protected(coap_resource_t *resource, coap_session_t *session,
 	if (!coap_add_option(response, 9, oscore_len, oscore) ||
 	    !coap_add_data(response, ct_len, pt_buf))
 		set_diag(response, SENSOR_INTERNAL, "answer too large");
+	if (closing)
+		sensor_session_close(sess);
 }
 
 static void on_coap_log(coap_log_t level, const char *message)

@@ -26,8 +26,17 @@ int w_link_open(struct w_link *l, const char *uri, char *err, size_t err_cap)
 
 void w_link_close(struct w_link *l)
 {
+	const uint8_t *out;
+	size_t out_len = 0;
+	unsigned code = 0;
+	char err[128];
+
 	if (l == NULL)
 		return;
+	/* Tell the sensor this contact is over, so that it frees the session at once (best
+	 * effort: it may be gone). */
+	if (l->secured)
+		(void)w_link_call(l, "close", NULL, 0, &code, &out, &out_len, err, sizeof(err));
 	vouch_edhoc_clear(&l->edhoc);
 	vouch_oscore_ctx_clear(&l->osc);
 	w_coap_close(&l->coap);

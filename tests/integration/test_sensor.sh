@@ -1,9 +1,11 @@
 #!/bin/bash
 # Issue 5 end to end through the real programs: vouchd, vouch-wallet (its key in a SoftHSM2
 # token) and vouch-sensor (its key in the PSA secure element). An installer commissions a sensor
-# with its pairing code (a wrong code is refused before anything is sent); vouchd is stopped and
-# access decisions go on offline at the sensor; a cloned state directory without the secure
-# element is refused at start.
+# with its pairing code (a wrong code is refused before anything is sent), an operator may not;
+# vouchd is stopped and access decisions go on offline at the sensor: by role, by a live reading,
+# by time window; a person revoked while the sensor is offline is refused once a colleague's
+# phone has handed over the newest list; a cloned state directory without the secure element is
+# refused at start.
 # usage: test_sensor.sh PATH/TO/vouchd PATH/TO/vouch PATH/TO/vouch-wallet PATH/TO/vouch-sensor
 set -eu
 
@@ -62,12 +64,28 @@ start_sensor() {
 }
 
 check "vouch policy load (the plant's)" V policy load "$root/examples/plant-policy/policy.json"
-printf 'installer password 42\n' >"$w/ines.pw"
-printf 'operator password 42\n' >"$w/otto.pw"
+# A test role whose time window never holds now (in the site's time zone), and a reading
+# condition, so that the decisions do not depend on the day the test runs.
+hour=$(TZ=Europe/Berlin date +%-H)
+if [ "$hour" -lt 12 ]; then from=20:00 to=21:00; else from=03:00 to=04:00; fi
+cat >"$w/tester.json" <<JSON
+{"roles": {"tester": {"grants": [
+  {"resources": {"type": "machine", "zone": "plant/hall-a"}, "actions": ["commission"]},
+  {"resources": {"type": "machine", "zone": "plant/hall-a"}, "actions": ["operate"],
+   "readings": [{"name": "temperature", "op": "<", "value": 60}]},
+  {"resources": {"type": "machine", "zone": "plant/hall-a"}, "actions": ["service"],
+   "when": [{"days": "daily", "from": "$from", "to": "$to"}]}]}}}
+JSON
+check "vouch policy load (the test role)" V policy load "$w/tester.json"
+for u in ines otto olga tom; do
+	printf '%s password 42\n' "$u" >"$w/$u.pw"
+done
 chmod 600 "$w"/*.pw
 V user add ines --role service --password-file "$w/ines.pw" >"$w/ines.uri" || fatal "user add ines"
 V user add otto --role operator --password-file "$w/otto.pw" >"$w/otto.uri" || fatal "user add otto"
-for u in ines otto; do
+V user add olga --role operator --password-file "$w/olga.pw" >"$w/olga.uri" || fatal "user add olga"
+V user add tom --role tester --password-file "$w/tom.pw" >"$w/tom.uri" || fatal "user add tom"
+for u in ines otto olga tom; do
 	check "$u logs in with the wallet" "$wallet" --wallet "$w/w-$u" login --server "$https" \
 		--ca "$site/ca/chain.pem" --user "$u" --password-file "$w/$u.pw" --totp "$(totp "$w/$u.uri")"
 done
@@ -113,6 +131,19 @@ rc=$?
 set -e
 check_eq "commissioning it again is refused (exit 1)" "$rc" 1
 
+# ---- a machine controller, commissioned by tom (test role) ----
+port2=$(udp_port) || fatal "no UDP port"
+mkdir -p "$w/s2"
+echo "temperature=20" >"$w/s2/readings"
+start_sensor "$w/s2" "$port2" --zone plant/hall-a --type machine || fatal "second sensor"
+code2=$(sed -n 's/^pairing-code: //p' "$w/s2.out")
+check "tom commissions the machine controller" "$wallet" --wallet "$w/w-tom" commission \
+	"coap://127.0.0.1:$port2" --code "$code2"
+
+# ---- olga is revoked; her phone does not know, a colleague's does ----
+check "vouch user revoke olga" V user revoke olga
+check "ines's phone refreshes (the newest revocation list)" "$wallet" --wallet "$w/w-ines" refresh
+
 # ---- offline: vouchd stopped ----
 pki_stop
 access() { # WALLET ACTION -> exit status, the answer in $w/a.out
@@ -122,6 +153,11 @@ access() { # WALLET ACTION -> exit status, the answer in $w/a.out
 	set -e
 	echo "$r"
 }
+# The revocation travels with ines's phone: before she comes by, the sensor cannot know.
+check_eq "olga (revoked, the sensor not yet told) still reads" "$(access olga read)" 0
+check_eq "ines comes by (her phone hands over the newest list)" "$(access ines read)" 0
+check_eq "now olga is refused" "$(access olga read)" 1
+grep -qi "revoked" "$w/a.out" && ok "the refusal says revoked" || not_ok "answer: $(cat "$w/a.out")"
 check_eq "vouchd down: ines may read the sensor (granted)" "$(access ines read)" 0
 grep -q '^granted: permit: role "service"' "$w/a.out" && ok "the reason names the role" || not_ok "answer: $(cat "$w/a.out")"
 check_eq "vouchd down: ines may configure it (granted)" "$(access ines configure)" 0
@@ -130,6 +166,18 @@ grep -q '^denied: ' "$w/a.out" && ok "the denial says why" || not_ok "answer: $(
 check_eq "otto (operator) may read a hall-a sensor" "$(access otto read)" 0
 check_eq "otto may not configure it" "$(access otto configure)" 1
 grep -q '"sensor.access"' "$w/s1.log" && ok "the sensor logged its decisions" || not_ok "no sensor.access"
+
+
+# Conditions decided at the machine, against its own clock and readings.
+uri_main=$uri
+uri=coap://127.0.0.1:$port2
+check_eq "tom operates at 20 degrees (granted)" "$(access tom operate)" 0
+echo "temperature=80" >"$w/s2/readings"
+check_eq "tom operates at 80 degrees (denied by the reading)" "$(access tom operate)" 1
+grep -q "temperature" "$w/a.out" && ok "the denial names the reading" || not_ok "answer: $(cat "$w/a.out")"
+check_eq "tom services outside his window (denied by time)" "$(access tom service)" 1
+grep -q "window\|time" "$w/a.out" && ok "the denial names the window" || not_ok "answer: $(cat "$w/a.out")"
+uri=$uri_main
 
 # ---- a clone of the state directory without the secure element ----
 stop_sensors
