@@ -63,5 +63,6 @@ step "5. Interoperability: the signed CWT of RFC 8392 A.3, verified with the RFC
 
 "$here/scripts/demo-pki.sh" "$build"
 "$here/scripts/demo-people.sh" "$build"
+"$here/scripts/demo-sensor.sh" "$build"
 
 printf '\ndemo: all steps behaved as expected\n'
