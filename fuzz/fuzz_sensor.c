@@ -86,8 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                                      sizeof(out), &out_len, &code);
 		break;
 	default:
-		(void)sensor_handle_info(&sensor, NULL, data + 1, size - 1, out, sizeof(out), &out_len,
-		                         &code);
+		(void)sensor_handle_info(&sensor, NULL, data + 1, size - 1, out, sizeof(out),
+		                         &out_len, &code);
 		break;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include "vouch/cbor.h"
 #include "vouch/cose.h"
 #include "vouch/edhoc.h"
+#include "vouch/oscore.h"
 
 #define HASH_LEN VOUCH_EDHOC_HASH_LEN
 #define KEY_LEN  16 /* AES-128 in every implemented suite */
@@ -2020,4 +2021,28 @@ int vouch_edhoc_coap_split(const uint8_t *payload, size_t len, bool *first,
 	*msg = payload + r.pos;
 	*msg_len = len - r.pos;
 	return VOUCH_OK;
+}
+
+int vouch_edhoc_oscore_ctx(const struct vouch_edhoc *ctx, struct vouch_oscore_ctx *osc)
+{
+	struct vouch_edhoc_oscore eo;
+	struct vouch_oscore_params op;
+	int rc = vouch_edhoc_oscore(ctx, &eo);
+
+	if (rc == VOUCH_OK) {
+		memset(&op, 0, sizeof(op));
+		op.master_secret = eo.master_secret;
+		op.master_secret_len = sizeof(eo.master_secret);
+		op.master_salt = eo.master_salt;
+		op.master_salt_len = sizeof(eo.master_salt);
+		op.sender_id = eo.sender_id;
+		op.sender_id_len = eo.sender_id_len;
+		op.recipient_id = eo.recipient_id;
+		op.recipient_id_len = eo.recipient_id_len;
+		op.aead_alg = eo.aead_alg;
+		rc = vouch_oscore_ctx_init(osc, &op);
+		vouch_wipe(&op, sizeof(op));
+	}
+	vouch_wipe(&eo, sizeof(eo));
+	return rc;
 }

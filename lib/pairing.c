@@ -89,8 +89,7 @@ int vouch_ccs_encode(const char *sub, const struct vouch_key *key, uint8_t *out,
 	return vouch_cbor_writer_finish(&w, out_len);
 }
 
-int vouch_ccs_id_cred(const uint8_t *ccs, size_t ccs_len, uint8_t *out, size_t cap,
-                      size_t *out_len)
+int vouch_ccs_id_cred(const uint8_t *ccs, size_t ccs_len, uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct vouch_cbor_writer w;
 	int rc;

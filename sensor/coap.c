@@ -252,8 +252,6 @@ static void edhoc_message_3(struct vouch_sensor *s, const uint8_t *c, size_t c_l
                             const uint8_t *msg, size_t msg_len, coap_pdu_t *response)
 {
 	struct sensor_session *sess = sensor_session_find(s, c, c_len);
-	struct vouch_edhoc_oscore eo;
-	struct vouch_oscore_params op;
 	const uint8_t *ead = NULL;
 	size_t ead_len = 0;
 	int rc;
@@ -283,21 +281,7 @@ static void edhoc_message_3(struct vouch_sensor *s, const uint8_t *c, size_t c_l
 	}
 	rc = sensor_session_secure(sess, vouch_edhoc_peer_key(&sess->edhoc));
 	if (rc == VOUCH_OK)
-		rc = vouch_edhoc_oscore(&sess->edhoc, &eo);
-	if (rc == VOUCH_OK) {
-		memset(&op, 0, sizeof(op));
-		op.master_secret = eo.master_secret;
-		op.master_secret_len = sizeof(eo.master_secret);
-		op.master_salt = eo.master_salt;
-		op.master_salt_len = sizeof(eo.master_salt);
-		op.sender_id = eo.sender_id;
-		op.sender_id_len = eo.sender_id_len;
-		op.recipient_id = eo.recipient_id;
-		op.recipient_id_len = eo.recipient_id_len;
-		rc = vouch_oscore_ctx_init(&sess->osc, &op);
-		vouch_wipe(&op, sizeof(op));
-	}
-	vouch_wipe(&eo, sizeof(eo));
+		rc = vouch_edhoc_oscore_ctx(&sess->edhoc, &sess->osc);
 	if (rc != VOUCH_OK) {
 		sensor_session_close(sess);
 		set_diag(response, SENSOR_INTERNAL, "cannot set up OSCORE");
@@ -321,8 +305,8 @@ static void on_edhoc(coap_resource_t *resource, coap_session_t *session, const c
 	(void)query;
 	if (!request_body(request, response, &in, &in_len))
 		return;
-	if (in == NULL || vouch_edhoc_coap_split(in, in_len, &first, c, &c_len, &msg, &msg_len) !=
-	                      VOUCH_OK) {
+	if (in == NULL ||
+	    vouch_edhoc_coap_split(in, in_len, &first, c, &c_len, &msg, &msg_len) != VOUCH_OK) {
 		edhoc_fail(response, NULL, "not an EDHOC request");
 		return;
 	}
@@ -386,12 +370,12 @@ static void on_protected(coap_resource_t *resource, coap_session_t *session,
 	rc = vouch_oscore_unprotect_request(&sess->osc, optv, optv_len, in, in_len, pt_buf,
 	                                    sizeof(pt_buf), &pt_len, &req);
 	if (rc == VOUCH_OK)
-		rc = vouch_oscore_inner_decode(pt_buf, pt_len, &inner_code, opts, INNER_OPTS, &n_opts,
-		                               &payload, &payload_len);
+		rc = vouch_oscore_inner_decode(pt_buf, pt_len, &inner_code, opts, INNER_OPTS,
+		                               &n_opts, &payload, &payload_len);
 	if (rc != VOUCH_OK) {
 		vouch_log(VOUCH_LOG_WARN, "sensor.oscore", "why", vouch_strerror(rc), NULL);
-		set_diag(response, rc == VOUCH_ERR_OSCORE_REPLAY ? SENSOR_UNAUTHORIZED
-		                                                 : SENSOR_BAD_REQUEST,
+		set_diag(response,
+		         rc == VOUCH_ERR_OSCORE_REPLAY ? SENSOR_UNAUTHORIZED : SENSOR_BAD_REQUEST,
 		         vouch_strerror(rc));
 		return;
 	}

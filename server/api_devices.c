@@ -22,7 +22,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "ca.h"
@@ -127,8 +126,7 @@ static bool text_is(const char *p, size_t len, const char *s)
 
 /* May user commission a sensor of this type in this zone now? The decision and its reason. */
 static int may_commission(struct vouch_service *svc, const char *user, const char *device,
-                          const char *zone, const char *type, int64_t now, char *reason,
-                          size_t cap)
+                          const char *zone, const char *type, int64_t now, char *reason, size_t cap)
 {
 	struct vouch_dir_compiled comp;
 	struct vouch_policy_view v;
@@ -274,23 +272,6 @@ out_free:
 	return rc;
 }
 
-/* One line of base64 (EST's encoder wraps lines; JSON members are single strings). */
-static int b64_line(const uint8_t *buf, size_t len, char **out)
-{
-	size_t cap = 4 * ((len + 2) / 3) + 1;
-
-	*out = malloc(cap);
-	if (*out == NULL)
-		return VOUCH_ERR_NOMEM;
-	EVP_EncodeBlock((unsigned char *)*out, buf, (int)len);
-	return VOUCH_OK;
-}
-
-static int cert_der(X509 *cert, uint8_t **der, size_t *len)
-{
-	return vouch_ca_cert_der(cert, der, len);
-}
-
 static void api_commission(struct vouch_req *r)
 {
 	struct vouch_service *svc = r->svc;
@@ -351,14 +332,16 @@ static void api_commission(struct vouch_req *r)
 	    !vouch_api_member_string(r, body, "statement", NULL, &st_b64))
 		goto out_free;
 	if (csr_b64 == NULL || st_b64 == NULL) {
-		vouch_req_api_error(r, 400, "bad_request", "\"csr\" and \"statement\" are required");
+		vouch_req_api_error(r, 400, "bad_request",
+		                    "\"csr\" and \"statement\" are required");
 		goto out_free;
 	}
 	if (vouch_ca_base64_decode(csr_b64, strlen(csr_b64), VOUCH_CA_CSR_MAX, &csr, &csr_len) !=
 	        VOUCH_OK ||
 	    vouch_ca_base64_decode(st_b64, strlen(st_b64), STATEMENT_MAX, &stmt, &stmt_len) !=
 	        VOUCH_OK) {
-		vouch_req_api_error(r, 400, "bad_request", "\"csr\" or \"statement\" is not base64");
+		vouch_req_api_error(r, 400, "bad_request",
+		                    "\"csr\" or \"statement\" is not base64");
 		goto out_free;
 	}
 
@@ -398,7 +381,8 @@ static void api_commission(struct vouch_req *r)
 	type[st.type_len] = '\0';
 	if (vouch_sha256(csr, csr_len, csr_hash) != VOUCH_OK ||
 	    !vouch_ct_equal(csr_hash, st.csr_hash, sizeof(csr_hash))) {
-		vouch_req_api_error(r, 400, "bad_statement", "the statement vouches for another CSR");
+		vouch_req_api_error(r, 400, "bad_statement",
+		                    "the statement vouches for another CSR");
 		goto out_free;
 	}
 
@@ -493,13 +477,14 @@ static void api_commission(struct vouch_req *r)
 	b.cert = is.der;
 	b.cert_len = is.der_len;
 	b.now = now;
-	rc = cert_der(vouch_ca_issuing_cert(svc->ca), &b.issuing, &b.issuing_len);
+	rc = vouch_ca_cert_der(vouch_ca_issuing_cert(svc->ca), &b.issuing, &b.issuing_len);
 	if (rc == VOUCH_OK)
-		rc = cert_der(vouch_ca_root_cert(svc->ca), &b.root, &b.root_len);
+		rc = vouch_ca_cert_der(vouch_ca_root_cert(svc->ca), &b.root, &b.root_len);
 	if (rc == VOUCH_OK)
 		rc = bundle_seal(pp, &b, &device_key, &sealed, &sealed_len);
 	if (rc == VOUCH_OK)
-		rc = b64_line(sealed, sealed_len, &bundle_b64);
+		rc = vouch_api_b64_text(sealed, sealed_len, &bundle_b64) ? VOUCH_OK
+		                                                         : VOUCH_ERR_NOMEM;
 	if (rc != VOUCH_OK) {
 		vouch_log(VOUCH_LOG_ERROR, "device.bundle", "why", vouch_strerror(rc), NULL);
 		vouch_req_api_error(r, 500, "internal", "cannot make the bundle");
@@ -509,9 +494,9 @@ static void api_commission(struct vouch_req *r)
 	               "device", device, "zone", zone, "type", type, "serial", is.serial, "key",
 	               tp_hex);
 	fields = fj != NULL ? json_dumps(fj, JSON_COMPACT) : NULL;
-	rc = fields == NULL ? VOUCH_ERR_NOMEM
-	                    : vouch_store_event_append(svc->store, "device.commission", actor,
-	                                               fields, NULL);
+	rc = fields == NULL
+	         ? VOUCH_ERR_NOMEM
+	         : vouch_store_event_append(svc->store, "device.commission", actor, fields, NULL);
 	if (rc != VOUCH_OK) {
 		vouch_api_store_error(r, rc, "event");
 		goto out_free;

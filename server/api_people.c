@@ -48,8 +48,7 @@ static void hex_of(const uint8_t *b, size_t n, char *out)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-/* One line of standard base64 with padding (JSON members; EST's encoder breaks lines). */
-static bool b64_text(const uint8_t *der, size_t len, char **out)
+bool vouch_api_b64_text(const uint8_t *der, size_t len, char **out)
 {
 	*out = NULL;
 	if (len > INT_MAX / 2)
@@ -81,7 +80,7 @@ static json_t *key_json(const struct vouch_key *pub, const uint8_t kid[VOUCH_THU
 	vouch_cbor_writer_init(&w, cose, sizeof(cose));
 	vouch_cose_key_write_public(&w, pub, kid, VOUCH_THUMBPRINT_LEN, VOUCH_COSE_ALG_ES256);
 	if (vouch_cbor_writer_finish(&w, &cose_len) != VOUCH_OK ||
-	    !b64_text(cose, cose_len, &cose_b64))
+	    !vouch_api_b64_text(cose, cose_len, &cose_b64))
 		goto out_free;
 	bio = BIO_new(BIO_s_mem());
 	if (bio == NULL || PEM_write_bio_PUBKEY(bio, pk) != 1 || BIO_write(bio, "", 1) != 1)
@@ -505,7 +504,7 @@ static int cert_key(X509 *cert, struct vouch_key *key, char **spki_b64,
 		rc = VOUCH_ERR_X509_KEY_POLICY;
 	if (rc == VOUCH_OK)
 		rc = vouch_cose_key_thumbprint(key, tp);
-	if (rc == VOUCH_OK && !b64_text(der, (size_t)len, spki_b64))
+	if (rc == VOUCH_OK && !vouch_api_b64_text(der, (size_t)len, spki_b64))
 		rc = VOUCH_ERR_NOMEM;
 	OPENSSL_free(der);
 	return rc;
@@ -778,8 +777,8 @@ static void api_credential(struct vouch_req *r)
 		goto out_free;
 	}
 	vouch_people_revlist_refresh(pp, now);
-	if (!b64_text(cred, cred_len, &cred_b64) ||
-	    !b64_text(pp->revlist_full, pp->revlist_full_len, &rl_b64)) {
+	if (!vouch_api_b64_text(cred, cred_len, &cred_b64) ||
+	    !vouch_api_b64_text(pp->revlist_full, pp->revlist_full_len, &rl_b64)) {
 		vouch_req_api_error(r, 500, "internal", "out of memory");
 		goto out_free;
 	}

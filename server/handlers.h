@@ -97,6 +97,10 @@ bool vouch_api_member_string(struct vouch_req *r, json_t *obj, const char *key, 
                              const char **out);
 bool vouch_api_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* True when the method is want; else answers 405 with Allow. */
+/* One line of standard base64 with padding, malloc()ed (JSON members; EST's encoder breaks
+ * lines). false when out of memory or too large. */
+bool vouch_api_b64_text(const uint8_t *der, size_t len, char **out);
+
 bool vouch_api_method_is(struct vouch_req *r, enum evhttp_cmd_type want);
 /* Answer a store error: 404 not found, 400 invalid, 500 otherwise (logged). */
 void vouch_api_store_error(struct vouch_req *r, int rc, const char *what);

@@ -70,8 +70,8 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
 	return COAP_RESPONSE_OK;
 }
 
-static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_nack_reason_t reason,
-                    const coap_mid_t mid)
+static void on_nack(coap_session_t *session, const coap_pdu_t *sent,
+                    const coap_nack_reason_t reason, const coap_mid_t mid)
 {
 	struct w_coap *c = coap_get_app_data(coap_session_get_context(session));
 
@@ -174,7 +174,8 @@ int w_coap_request(struct w_coap *c, const struct w_coap_req *q, unsigned timeou
 	c->has_oscore = false;
 	if (vouch_random(c->token, sizeof(c->token)) != VOUCH_OK)
 		return VOUCH_ERR_CRYPTO;
-	pdu = coap_pdu_init(COAP_MESSAGE_CON, q->post ? COAP_REQUEST_CODE_POST : COAP_REQUEST_CODE_GET,
+	pdu = coap_pdu_init(COAP_MESSAGE_CON,
+	                    q->post ? COAP_REQUEST_CODE_POST : COAP_REQUEST_CODE_GET,
 	                    coap_new_message_id(c->session), coap_session_max_pdu_size(c->session));
 	if (pdu == NULL)
 		return VOUCH_ERR_NOMEM;

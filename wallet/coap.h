@@ -30,9 +30,9 @@ struct w_coap {
 };
 
 struct w_coap_req {
-	bool post;          /* else GET */
-	const char *path;   /* "a/b"; NULL or "": the root resource */
-	int content_format; /* -1: none */
+	bool post;             /* else GET */
+	const char *path;      /* "a/b"; NULL or "": the root resource */
+	int content_format;    /* -1: none */
 	const uint8_t *oscore; /* the OSCORE option's value, or NULL */
 	size_t oscore_len;
 	const uint8_t *payload;

@@ -10,9 +10,9 @@
 #include "link.h"
 #include "vouch/pairing.h"
 
-#define EDHOC_PATH     ".well-known/edhoc"
-#define CALL_TIMEOUT_MS 5000u
-#define INNER_MAX      (VOUCH_W_COAP_BODY_MAX - 64)
+#define EDHOC_PATH              ".well-known/edhoc"
+#define CALL_TIMEOUT_MS         5000u
+#define INNER_MAX               (VOUCH_W_COAP_BODY_MAX - 64)
 #define COAP_OPT_URI_PATH       11
 #define COAP_OPT_CONTENT_FORMAT 12
 
@@ -75,12 +75,10 @@ static void send_refusal(struct w_link *l, const char *why)
 	(void)w_coap_request(&l->coap, &q, 1000);
 }
 
-int w_link_handshake(struct w_link *l, const struct w_link_me *me, w_link_check_fn check,
-                     void *arg, char *err, size_t err_cap)
+int w_link_handshake(struct w_link *l, const struct w_link_me *me, w_link_check_fn check, void *arg,
+                     char *err, size_t err_cap)
 {
 	struct vouch_edhoc_config cfg;
-	struct vouch_edhoc_oscore eo;
-	struct vouch_oscore_params op;
 	struct w_coap_req q = {true, EDHOC_PATH, VOUCH_W_COAP_CF_EDHOC, NULL, 0, NULL, 0};
 	const struct vouch_key *peer;
 	const uint8_t *ead = NULL, *c_r = NULL, *cred = NULL, *id_cred = NULL;
@@ -94,7 +92,8 @@ int w_link_handshake(struct w_link *l, const struct w_link_me *me, w_link_check_
 		rc = vouch_ccs_id_cred(l->cred, l->cred_len, l->id_cred, sizeof(l->id_cred),
 		                       &l->id_cred_len);
 	if (rc != VOUCH_OK) {
-		snprintf(err, err_cap, "cannot encode the phone's credential: %s", vouch_strerror(rc));
+		snprintf(err, err_cap, "cannot encode the phone's credential: %s",
+		         vouch_strerror(rc));
 		return rc;
 	}
 	memset(&cfg, 0, sizeof(cfg));
@@ -138,8 +137,8 @@ int w_link_handshake(struct w_link *l, const struct w_link_me *me, w_link_check_
 		return rc;
 	}
 	peer = vouch_edhoc_peer_key(&l->edhoc);
-	if (peer == NULL ||
-	    vouch_edhoc_peer_cred(&l->edhoc, &cred, &cred_len, &id_cred, &id_cred_len) != VOUCH_OK) {
+	if (peer == NULL || vouch_edhoc_peer_cred(&l->edhoc, &cred, &cred_len, &id_cred,
+	                                          &id_cred_len) != VOUCH_OK) {
 		snprintf(err, err_cap, "EDHOC: no peer key");
 		return VOUCH_ERR_INTERNAL;
 	}
@@ -167,21 +166,7 @@ int w_link_handshake(struct w_link *l, const struct w_link_me *me, w_link_check_
 		         rc != VOUCH_OK ? "no answer" : "an error");
 		return rc != VOUCH_OK ? VOUCH_ERR_IO : VOUCH_ERR_EDHOC_ERROR;
 	}
-	rc = vouch_edhoc_oscore(&l->edhoc, &eo);
-	if (rc == VOUCH_OK) {
-		memset(&op, 0, sizeof(op));
-		op.master_secret = eo.master_secret;
-		op.master_secret_len = sizeof(eo.master_secret);
-		op.master_salt = eo.master_salt;
-		op.master_salt_len = sizeof(eo.master_salt);
-		op.sender_id = eo.sender_id;
-		op.sender_id_len = eo.sender_id_len;
-		op.recipient_id = eo.recipient_id;
-		op.recipient_id_len = eo.recipient_id_len;
-		rc = vouch_oscore_ctx_init(&l->osc, &op);
-	}
-	vouch_wipe(&eo, sizeof(eo));
-	vouch_wipe(&op, sizeof(op));
+	rc = vouch_edhoc_oscore_ctx(&l->edhoc, &l->osc);
 	if (rc != VOUCH_OK) {
 		snprintf(err, err_cap, "OSCORE context: %s", vouch_strerror(rc));
 		return rc;

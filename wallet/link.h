@@ -39,8 +39,8 @@ void w_link_close(struct w_link *l);
 int w_link_plain(struct w_link *l, bool post, const char *path, const uint8_t *in, size_t in_len,
                  unsigned *code, const uint8_t **out, size_t *out_len);
 /* EDHOC; check decides on the sensor's key before message_3. VOUCH_ERR_IO: no answer. */
-int w_link_handshake(struct w_link *l, const struct w_link_me *me, w_link_check_fn check,
-                     void *arg, char *err, size_t err_cap);
+int w_link_handshake(struct w_link *l, const struct w_link_me *me, w_link_check_fn check, void *arg,
+                     char *err, size_t err_cap);
 /* One OSCORE-protected POST of a CBOR payload to path; *code is the inner response code. */
 int w_link_call(struct w_link *l, const char *path, const uint8_t *in, size_t in_len,
                 unsigned *code, const uint8_t **out, size_t *out_len, char *err, size_t err_cap);

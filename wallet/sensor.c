@@ -86,7 +86,9 @@ static int info_read(const uint8_t *p, size_t len, struct info *in)
 		case 5:
 			rc = vouch_cbor_read_tstr(&r, &t, &tl);
 			if (rc == VOUCH_OK)
-				copy_text(key == 3 ? in->device : key == 4 ? in->zone : in->type,
+				copy_text(key == 3   ? in->device
+				          : key == 4 ? in->zone
+				                     : in->type,
 				          sizeof(in->device), t, tl);
 			break;
 		case 6:
@@ -206,8 +208,10 @@ static int verify_device_cert(const struct wallet *w, const uint8_t *der, size_t
 	}
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 	if (X509_verify_cert(ctx) != 1) {
-		snprintf(err, cap, "spoofed sensor: its certificate does not verify under the site's "
-		         "CA: %s", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		snprintf(err, cap,
+		         "spoofed sensor: its certificate does not verify under the site's "
+		         "CA: %s",
+		         X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
 		goto out_free;
 	}
 	if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn,
@@ -217,8 +221,9 @@ static int verify_device_cert(const struct wallet *w, const uint8_t *der, size_t
 		goto out_free;
 	}
 	pk = X509_get0_pubkey(cert);
-	if (pk == NULL || EVP_PKEY_get_octet_string_param(pk, "encoded-pub-key", cc->point,
-	                                                  sizeof(cc->point), &plen) != 1 ||
+	if (pk == NULL ||
+	    EVP_PKEY_get_octet_string_param(pk, "encoded-pub-key", cc->point, sizeof(cc->point),
+	                                    &plen) != 1 ||
 	    plen != sizeof(cc->point)) {
 		snprintf(err, cap, "the sensor's certificate holds no P-256 key");
 		goto out_free;
@@ -512,15 +517,14 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 	if (rc != WALLET_OK)
 		goto out_free;
 	bundle_b64 = json_string_value(json_object_get(reply, "bundle"));
-	if (bundle_b64 == NULL ||
-	    w_b64_decode(bundle_b64, VOUCH_W_COAP_BODY_MAX - 1024, &bundle, &bundle_len) !=
-	        VOUCH_OK) {
+	if (bundle_b64 == NULL || w_b64_decode(bundle_b64, VOUCH_W_COAP_BODY_MAX - 1024, &bundle,
+	                                       &bundle_len) != VOUCH_OK) {
 		w_err("vouchd's answer holds no bundle");
 		rc = WALLET_ERROR;
 		goto out_free;
 	}
-	rc = w_link_call(a.link, "commission/bundle", bundle, bundle_len, &ccode, &body,
-	                 &body_len, err, sizeof(err));
+	rc = w_link_call(a.link, "commission/bundle", bundle, bundle_len, &ccode, &body, &body_len,
+	                 err, sizeof(err));
 	if (rc != VOUCH_OK) {
 		w_err("%s", err);
 		rc = WALLET_ERROR;
@@ -640,8 +644,8 @@ int w_cmd_access(struct wallet *w, int argc, char **argv)
 		rc = WALLET_ERROR;
 		goto out_free;
 	}
-	rc = w_link_call(a.link, "access", req, req_len, &ccode, &body, &body_len, err,
-	                 sizeof(err));
+	rc =
+	    w_link_call(a.link, "access", req, req_len, &ccode, &body, &body_len, err, sizeof(err));
 	if (rc != VOUCH_OK) {
 		w_err("%s", err);
 		rc = WALLET_ERROR;

@@ -289,6 +289,10 @@ struct vouch_edhoc_oscore {
 	int64_t hash_alg; /* COSE -16, SHA-256 */
 };
 int vouch_edhoc_oscore(const struct vouch_edhoc *ctx, struct vouch_edhoc_oscore *out);
+/* The OSCORE security context itself from those inputs (RAM only: no sequence-number
+ * persistence, as a new EDHOC run gives new keys); the inputs are wiped. */
+struct vouch_oscore_ctx;
+int vouch_edhoc_oscore_ctx(const struct vouch_edhoc *ctx, struct vouch_oscore_ctx *osc);
 
 /* ---- EAD ---- */
 

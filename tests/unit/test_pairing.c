@@ -33,7 +33,8 @@ static void rfc_key(struct vouch_key *k)
 	free(x);
 	free(y);
 	vouch_key_init(k);
-	assert_int_equal(vouch_key_import_public(k, VOUCH_KEY_P256, point, sizeof(point)), VOUCH_OK);
+	assert_int_equal(vouch_key_import_public(k, VOUCH_KEY_P256, point, sizeof(point)),
+	                 VOUCH_OK);
 }
 
 static void test_code(void **state)
@@ -60,7 +61,8 @@ static void test_code(void **state)
 	assert_false(vouch_pairing_code_matches(&other, code));
 	vouch_key_clear(&other);
 	vouch_key_clear(&k);
-	tu_report("pairing-code (rfc9679 key)", 1, 1, 0, "expected code from python3 base64.b32encode");
+	tu_report("pairing-code (rfc9679 key)", 1, 1, 0,
+	          "expected code from python3 base64.b32encode");
 }
 
 static void test_ccs(void **state)
