@@ -1,6 +1,7 @@
 /* JSON-lines logging. Writes whole lines with one fwrite so concurrent writers don't interleave. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,14 +19,24 @@ void vouch_log_init(const char *prog, enum vouch_log_level min, FILE *out)
 	log_out = out;
 }
 
-/* Append s to buf as JSON string contents; stops (truncates) at the end of the buffer. */
-static size_t append_escaped(char *buf, size_t pos, size_t cap, const char *s)
+/* Longest value a line carries, escaped: a request path or a peer's name can be as long as the
+ * peer likes, and must not push the fields after it (a request's status) off the line. */
+#define LOG_VALUE_MAX 1024
+/* Kept free for the closing ,"truncated":"1"}\n of a line that had to drop fields. */
+#define LOG_TRAILER 24
+
+/* Append s to buf as JSON string contents up to limit; *cut tells whether s had to be cut. */
+static size_t append_escaped(char *buf, size_t pos, size_t limit, const char *s, bool *cut)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	for (; s != NULL && *s != '\0' && pos + 7 < cap; s++) {
+	for (; s != NULL && *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
+		if (pos + 6 > limit) {
+			*cut = true;
+			break;
+		}
 		if (c == '"' || c == '\\') {
 			buf[pos++] = '\\';
 			buf[pos++] = (char)c;
@@ -41,14 +52,34 @@ static size_t append_escaped(char *buf, size_t pos, size_t cap, const char *s)
 	return pos;
 }
 
-static size_t append_raw(char *buf, size_t pos, size_t cap, const char *s)
+/* Only called with room to spare (the caller checks it): s is a short literal. */
+static size_t append_raw(char *buf, size_t pos, const char *s)
 {
 	size_t n = strlen(s);
 
-	if (pos + n + 3 > cap)
-		n = cap > pos + 3 ? cap - pos - 3 : 0;
 	memcpy(buf + pos, s, n);
 	return pos + n;
+}
+
+/* One field, whole or with its value cut (marked "..."); false if even its key did not fit. */
+static bool append_field(char *buf, size_t *pos, size_t cap, const char *k, const char *v)
+{
+	size_t p = *pos, vlimit;
+	bool cut = false;
+
+	if (p + 16 + strlen(k) > cap)
+		return false;
+	p = append_raw(buf, p, ",\"");
+	p = append_escaped(buf, p, cap, k, &cut);
+	if (cut)
+		return false;
+	p = append_raw(buf, p, "\":\"");
+	vlimit = p + LOG_VALUE_MAX < cap - 5 ? p + LOG_VALUE_MAX : cap - 5;
+	p = append_escaped(buf, p, vlimit, v, &cut);
+	if (cut)
+		p = append_raw(buf, p, "...");
+	*pos = append_raw(buf, p, "\"");
+	return true;
 }
 
 static void log_line(enum vouch_log_level level, const char *event, va_list ap)
@@ -57,28 +88,26 @@ static void log_line(enum vouch_log_level level, const char *event, va_list ap)
 	char buf[4096], ts[40];
 	struct timespec now;
 	struct tm tm;
-	size_t pos = 0, cap = sizeof(buf);
+	size_t pos = 0, cap = sizeof(buf) - LOG_TRAILER;
 	const char *k, *v;
+	bool dropped = false;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	pos = (size_t)snprintf(buf, cap, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"prog\":\"", ts,
-			       now.tv_nsec / 1000000, names[level]);
-	pos = append_escaped(buf, pos, cap, log_prog);
-	pos = append_raw(buf, pos, cap, "\",\"event\":\"");
-	pos = append_escaped(buf, pos, cap, event);
-	pos = append_raw(buf, pos, cap, "\"");
-	while ((k = va_arg(ap, const char *)) != NULL) {
+	pos = (size_t)snprintf(buf, cap, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\"", ts,
+	                       now.tv_nsec / 1000000, names[level]);
+	if (!append_field(buf, &pos, cap, "prog", log_prog) ||
+	    !append_field(buf, &pos, cap, "event", event))
+		dropped = true;
+	while (!dropped && (k = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, const char *);
-		pos = append_raw(buf, pos, cap, ",\"");
-		pos = append_escaped(buf, pos, cap, k);
-		pos = append_raw(buf, pos, cap, "\":\"");
-		pos = append_escaped(buf, pos, cap, v ? v : "");
-		pos = append_raw(buf, pos, cap, "\"");
+		if (!append_field(buf, &pos, cap, k, v ? v : ""))
+			dropped = true;
 	}
-	buf[pos++] = '}';
-	buf[pos++] = '\n';
+	if (dropped)
+		pos = append_raw(buf, pos, ",\"truncated\":\"1\"");
+	pos = append_raw(buf, pos, "}\n");
 	fwrite(buf, 1, pos, log_out ? log_out : stderr);
 	fflush(log_out ? log_out : stderr);
 }

@@ -133,8 +133,8 @@ static void log_request(struct vouch_req *r, int status, const char *reason)
 	else if (status >= 400)
 		level = VOUCH_LOG_WARN;
 	/* Unused pairs are NULL keys: the first one ends the list. */
-	vouch_log(level, "http.request", "method", r->method_name, "path", r->path, "status",
-	          status_s, "remote", r->remote, "tls", r->tls ? "1" : "0", "ms", ms_s, k[0], v[0],
+	vouch_log(level, "http.request", "status", status_s, "method", r->method_name, "path",
+	          r->path, "remote", r->remote, "tls", r->tls ? "1" : "0", "ms", ms_s, k[0], v[0],
 	          k[1], v[1], k[2], v[2], k[3], v[3], k[4], v[4], k[5], v[5], k[6], v[6], k[7],
 	          v[7], NULL);
 }
