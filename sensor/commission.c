@@ -3,7 +3,7 @@
  *
  * An unprovisioned sensor hands its CSR to the installer's phone in an EDHOC session whose key
  * the installer checked against the pairing code, and takes the sealed bundle in that same
- * session: a COSE_Encrypt (ECDH-ES + A128KW) to the identity key, so only the secure element
+ * session: a COSE_Encrypt (ECDH-ES + HKDF-256) to the identity key, so only the secure element
  * opens it; inside, a COSE_Sign1 by the site's issuing CA over the bundle. The sensor checks the
  * signature under the issuing CA certificate the bundle carries, that the device certificate is
  * for its own key and device id and chains to that CA, decodes the bundle strictly, and installs

@@ -42,6 +42,8 @@
 #define BUNDLE_MAX        16384
 #define SEALED_MAX        (BUNDLE_MAX + 1024)
 #define COSE_KEY_MAX      160
+#define EVENT_MAX         1024 /* a sensor event, signed (SENSOR_EVENT_MAX) */
+#define SENSOR_TEXT_MAX   400
 
 static int64_t now_s(void)
 {
@@ -272,6 +274,51 @@ out_free:
 	return rc;
 }
 
+/*
+ * The registered, active phone at the other end of the mutual TLS connection and its owner;
+ * answers 401/403 itself and returns false otherwise. *pj (when not NULL): the phone's record.
+ */
+static bool caller_phone(struct vouch_req *r, char user[VOUCH_STORE_ID_MAX + 1],
+                         char phone[VOUCH_STORE_ID_MAX + 1], json_t **pj)
+{
+	struct vouch_store_obj pobj;
+	const char *status;
+	json_t *j = NULL;
+	bool ok = false;
+
+	if (pj != NULL)
+		*pj = NULL;
+	memset(&pobj, 0, sizeof(pobj));
+	if (r->peer == NULL) {
+		vouch_req_api_error(r, 401, "unauthorized", "a phone certificate is required");
+		return false;
+	}
+	if (!vouch_people_mtls_phone(r, user, phone))
+		return false;
+	if (vouch_store_obj_get(r->svc->store, "phone", phone, &pobj) != VOUCH_OK) {
+		vouch_req_api_error(r, 403, "forbidden", "unknown phone");
+		goto out_free;
+	}
+	snprintf(user, VOUCH_STORE_ID_MAX + 1, "%s", pobj.owner);
+	vouch_req_note(r, "user", user);
+	vouch_req_note(r, "phone", phone);
+	j = json_loadb(pobj.json, pobj.json_len, 0, NULL);
+	status = j != NULL ? json_string_value(json_object_get(j, "status")) : NULL;
+	if (status == NULL || strcmp(status, "active") != 0) {
+		vouch_req_api_error(r, 403, "forbidden", "phone revoked");
+		goto out_free;
+	}
+	ok = true;
+	if (pj != NULL) {
+		*pj = j;
+		j = NULL;
+	}
+out_free:
+	json_decref(j);
+	vouch_store_obj_clear(&pobj);
+	return ok;
+}
+
 static void api_commission(struct vouch_req *r)
 {
 	struct vouch_service *svc = r->svc;
@@ -280,14 +327,13 @@ static void api_commission(struct vouch_req *r)
 	char device[32], tp_hex[2 * VOUCH_THUMBPRINT_LEN + 1], actor[VOUCH_STORE_ACTOR_MAX];
 	char zone[VOUCH_POLICY_NAME_MAX + 1], type[VOUCH_POLICY_NAME_MAX + 1], reason[512];
 	char err[VOUCH_DIR_ERR_MAX], *fields = NULL, *bundle_b64 = NULL;
-	const char *csr_b64 = NULL, *st_b64 = NULL, *phone_spki_b64, *status;
+	const char *csr_b64 = NULL, *st_b64 = NULL, *phone_spki_b64;
 	uint8_t *csr = NULL, *stmt = NULL, *spki = NULL, *sealed = NULL;
 	uint8_t csr_hash[VOUCH_SHA256_LEN], tp[VOUCH_THUMBPRINT_LEN];
 	size_t csr_len = 0, stmt_len = 0, spki_len = 0, sealed_len = 0;
 	struct vouch_cose_sign1 s1;
 	struct statement st;
 	struct vouch_key phone_key, device_key;
-	struct vouch_store_obj pobj;
 	struct vouch_ca_subject subj;
 	struct vouch_ca_issued is;
 	struct vouch_store_cert rec;
@@ -301,30 +347,15 @@ static void api_commission(struct vouch_req *r)
 
 	vouch_key_init(&phone_key);
 	vouch_key_init(&device_key);
-	memset(&pobj, 0, sizeof(pobj));
 	memset(&b, 0, sizeof(b));
 	vouch_ca_issued_init(&is);
 	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
 		return;
-	if (r->peer == NULL) {
-		vouch_req_api_error(r, 401, "unauthorized", "a phone certificate is required");
-		return;
-	}
-	if (!vouch_people_mtls_phone(r, user, phone))
-		return;
-	rc = vouch_store_obj_get(svc->store, "phone", phone, &pobj);
-	if (rc != VOUCH_OK) {
-		vouch_req_api_error(r, 403, "forbidden", "unknown phone");
+	if (!caller_phone(r, user, phone, &pj))
 		goto out_free;
-	}
-	snprintf(user, sizeof(user), "%s", pobj.owner);
-	vouch_req_note(r, "user", user);
-	vouch_req_note(r, "phone", phone);
-	pj = json_loadb(pobj.json, pobj.json_len, 0, NULL);
-	phone_spki_b64 = pj != NULL ? json_string_value(json_object_get(pj, "public_key")) : NULL;
-	status = pj != NULL ? json_string_value(json_object_get(pj, "status")) : NULL;
-	if (phone_spki_b64 == NULL || status == NULL || strcmp(status, "active") != 0) {
-		vouch_req_api_error(r, 403, "forbidden", "phone revoked");
+	phone_spki_b64 = json_string_value(json_object_get(pj, "public_key"));
+	if (phone_spki_b64 == NULL) {
+		vouch_req_api_error(r, 500, "internal", "phone key unreadable");
 		goto out_free;
 	}
 	body = vouch_api_body_object(r, true);
@@ -518,10 +549,259 @@ out_free:
 	json_decref(res);
 	json_decref(pj);
 	json_decref(body);
-	vouch_store_obj_clear(&pobj);
 	vouch_ca_issued_clear(&is);
 	vouch_key_clear(&phone_key);
 	vouch_key_clear(&device_key);
+}
+
+/* ---- POST /api/v1/devices/decommission ---- */
+
+/* What a sensor's signed event says (docs/sensor-protocol.md `event`; pointers into it). */
+struct sensor_event {
+	uint64_t seq;
+	int64_t time;
+	const char *device, *kind, *subject, *reason, *who;
+	size_t device_len, kind_len, subject_len, reason_len, who_len;
+};
+
+static int event_read(const uint8_t *p, size_t len, struct sensor_event *ev)
+{
+	struct vouch_cbor_reader r;
+	size_t n = 0;
+	uint64_t version = 0, key, last = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_MALFORMED;
+	vouch_cbor_reader_init(&r, p, len);
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n < 5 || n > 12)
+		return VOUCH_ERR_CRED_FORMAT;
+	for (size_t i = 0; i < n; i++) {
+		int rc = VOUCH_ERR_CRED_FORMAT;
+
+		/* The sensor writes its keys in ascending order, each once. */
+		if (vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key <= last || key > 12)
+			return VOUCH_ERR_CRED_FORMAT;
+		last = key;
+		switch (key) {
+		case 1:
+			rc = vouch_cbor_read_uint(&r, &version);
+			if (rc == VOUCH_OK && version != 1)
+				rc = VOUCH_ERR_UNSUPPORTED;
+			break;
+		case 2:
+			rc = vouch_cbor_read_uint(&r, &ev->seq);
+			break;
+		case 3:
+			rc = vouch_cbor_read_int(&r, &ev->time);
+			break;
+		case 4:
+			rc = vouch_cbor_read_tstr(&r, &ev->device, &ev->device_len);
+			break;
+		case 5:
+			rc = vouch_cbor_read_tstr(&r, &ev->kind, &ev->kind_len);
+			break;
+		case 6:
+			rc = vouch_cbor_read_tstr(&r, &ev->subject, &ev->subject_len);
+			break;
+		case 10:
+			rc = vouch_cbor_read_tstr(&r, &ev->reason, &ev->reason_len);
+			break;
+		case 12:
+			rc = vouch_cbor_read_tstr(&r, &ev->who, &ev->who_len);
+			break;
+		default: /* cti, action, granted, list version: not needed here */
+			rc = vouch_cbor_skip(&r);
+			break;
+		}
+		if (rc != VOUCH_OK)
+			return rc == VOUCH_ERR_UNSUPPORTED ? rc : VOUCH_ERR_CRED_FORMAT;
+	}
+	if (!vouch_cbor_reader_done(&r) || version != 1 || ev->device == NULL || ev->kind == NULL)
+		return VOUCH_ERR_CRED_FORMAT;
+	return VOUCH_OK;
+}
+
+/* The device's newest valid certificate (DER copied into *der), for its key. */
+struct newest_cert {
+	unsigned char *der;
+	size_t der_len;
+	char serial[VOUCH_STORE_SERIAL_MAX + 1];
+};
+
+static int keep_newest(const struct vouch_store_cert *cert, void *ctx)
+{
+	struct newest_cert *nc = ctx;
+	unsigned char *copy = malloc(cert->der_len);
+
+	if (copy == NULL)
+		return VOUCH_ERR_NOMEM;
+	memcpy(copy, cert->der, cert->der_len);
+	free(nc->der);
+	nc->der = copy;
+	nc->der_len = cert->der_len;
+	snprintf(nc->serial, sizeof(nc->serial), "%s", cert->serial);
+	return 0;
+}
+
+static int device_key_of(struct vouch_store *store, const char *device, int64_t now,
+                         struct vouch_key *key, char serial[VOUCH_STORE_SERIAL_MAX + 1])
+{
+	struct vouch_store_cert_filter f;
+	struct newest_cert nc;
+	const unsigned char *p;
+	unsigned char *spki = NULL;
+	X509 *x = NULL;
+	int spki_len, rc;
+
+	memset(&f, 0, sizeof(f));
+	memset(&nc, 0, sizeof(nc));
+	f.device = device;
+	f.status = VOUCH_STORE_STATUS_VALID;
+	f.now = now;
+	f.with_der = true;
+	rc = vouch_store_cert_list(store, &f, keep_newest, &nc);
+	if (rc == VOUCH_OK && nc.der == NULL)
+		rc = VOUCH_ERR_STORE_NOT_FOUND;
+	if (rc != VOUCH_OK)
+		goto out_free;
+	p = nc.der;
+	x = d2i_X509(NULL, &p, (long)nc.der_len);
+	spki_len = x != NULL ? i2d_PUBKEY(X509_get0_pubkey(x), &spki) : -1;
+	rc = spki_len > 0 ? vouch_key_import_spki(key, spki, (size_t)spki_len) : VOUCH_ERR_KEY;
+	snprintf(serial, VOUCH_STORE_SERIAL_MAX + 1, "%s", nc.serial);
+out_free:
+	OPENSSL_free(spki);
+	X509_free(x);
+	free(nc.der);
+	return rc;
+}
+
+/*
+ * The sensor's own `decommission` event, signed by its key before it wiped itself, relayed by
+ * the phone that asked for it. It is proof the sensor did it (only its key signs so), naming the
+ * person whose credential allowed it; vouchd revokes the device's certificates, removes it from
+ * the directory and records device.decommission. A relayed event can be used once: afterwards
+ * the device has no valid certificate left to verify it with.
+ */
+static void api_decommission(struct vouch_req *r)
+{
+	struct vouch_service *svc = r->svc;
+	char user[VOUCH_STORE_ID_MAX + 1], phone[VOUCH_STORE_ID_MAX + 1];
+	char device[VOUCH_STORE_DEVICE_MAX + 1], serial[VOUCH_STORE_SERIAL_MAX + 1];
+	char actor[VOUCH_STORE_ACTOR_MAX], installer[VOUCH_STORE_ID_MAX + 1], who[128];
+	char reason[SENSOR_TEXT_MAX], seq_s[24], err[VOUCH_DIR_ERR_MAX], *fields = NULL;
+	const char *ev_b64 = NULL;
+	uint8_t *evbuf = NULL;
+	size_t evlen = 0, count = 0;
+	struct vouch_cose_sign1 s1;
+	struct sensor_event ev;
+	struct vouch_key key;
+	json_t *body = NULL, *fj = NULL;
+	int64_t now = now_s();
+	bool kept = false;
+	int rc;
+
+	vouch_key_init(&key);
+	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
+		return;
+	if (!caller_phone(r, user, phone, NULL))
+		return;
+	body = vouch_api_body_object(r, true);
+	if (body == NULL || !vouch_api_member_string(r, body, "event", NULL, &ev_b64))
+		goto out_free;
+	if (ev_b64 == NULL ||
+	    vouch_ca_base64_decode(ev_b64, strlen(ev_b64), EVENT_MAX, &evbuf, &evlen) != VOUCH_OK) {
+		vouch_req_api_error(r, 400, "bad_request", "\"event\" (base64) is required");
+		goto out_free;
+	}
+	if (vouch_cose_sign1_decode(evbuf, evlen, &s1) != VOUCH_OK || s1.payload == NULL ||
+	    event_read(s1.payload, s1.payload_len, &ev) != VOUCH_OK) {
+		vouch_req_api_error(r, 400, "bad_event", "not a sensor's signed event");
+		goto out_free;
+	}
+	if (!text_is(ev.kind, ev.kind_len, "decommission")) {
+		vouch_req_api_error(r, 400, "bad_event", "not a decommission event");
+		goto out_free;
+	}
+	if (ev.device_len >= sizeof(device) || ev.subject == NULL ||
+	    ev.subject_len >= sizeof(installer)) {
+		vouch_req_api_error(r, 400, "bad_event", "the event names no device or person");
+		goto out_free;
+	}
+	memcpy(device, ev.device, ev.device_len);
+	device[ev.device_len] = '\0';
+	memcpy(installer, ev.subject, ev.subject_len);
+	installer[ev.subject_len] = '\0';
+	if (!vouch_api_id_ok(device) || !vouch_api_id_ok(installer)) {
+		vouch_req_api_error(r, 400, "bad_event", "malformed device or person id");
+		goto out_free;
+	}
+	vouch_req_note(r, "device", device);
+	rc = device_key_of(svc->store, device, now, &key, serial);
+	if (rc == VOUCH_ERR_STORE_NOT_FOUND) {
+		vouch_req_api_error(
+		    r, 409, "not_commissioned",
+		    "the device holds no valid certificate (decommissioned already?)");
+		goto out_free;
+	}
+	if (rc != VOUCH_OK) {
+		vouch_api_store_error(r, rc, "device");
+		goto out_free;
+	}
+	if (vouch_cose_sign1_verify(&s1, &key, NULL, 0, NULL, 0) != VOUCH_OK) {
+		vouch_req_api_error(r, 400, "bad_event",
+		                    "the event is not signed by the device's certified key");
+		goto out_free;
+	}
+	snprintf(actor, sizeof(actor), "user:%s", user);
+	snprintf(who, sizeof(who), "%.*s", (int)(ev.who != NULL ? ev.who_len : 0),
+	         ev.who != NULL ? ev.who : "");
+	snprintf(reason, sizeof(reason), "%.*s", (int)(ev.reason != NULL ? ev.reason_len : 0),
+	         ev.reason != NULL ? ev.reason : "");
+	snprintf(seq_s, sizeof(seq_s), "%llu", (unsigned long long)ev.seq);
+
+	rc = vouch_store_tx_begin(svc->store);
+	if (rc == VOUCH_OK)
+		rc = vouch_store_device_revoke(svc->store, device, "cessationOfOperation", now,
+		                               actor, &count);
+	if (rc == VOUCH_OK) {
+		/* A resource a role still names stays (the policy would not load without it). */
+		rc = vouch_dir_delete(svc->store, "resource", device, actor, err);
+		if (rc == VOUCH_ERR_STORE_IN_USE || rc == VOUCH_ERR_STORE_NOT_FOUND) {
+			kept = rc == VOUCH_ERR_STORE_IN_USE;
+			rc = VOUCH_OK;
+		}
+	}
+	if (rc == VOUCH_OK) {
+		fj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "device", device,
+		               "installer", installer, "phone", who, "relayed_by", phone, "seq",
+		               seq_s, "reason", reason, "sensor_time", (json_int_t)ev.time,
+		               "serial", serial, "directory_kept", kept);
+		fields = fj != NULL ? json_dumps(fj, JSON_COMPACT) : NULL;
+		rc = fields == NULL ? VOUCH_ERR_NOMEM
+		                    : vouch_store_event_append(svc->store, "device.decommission",
+		                                               actor, fields, NULL);
+	}
+	if (rc == VOUCH_OK)
+		rc = vouch_store_tx_commit(svc->store);
+	else
+		vouch_store_tx_rollback(svc->store);
+	if (rc != VOUCH_OK) {
+		vouch_api_store_error(r, rc, "device");
+		goto out_free;
+	}
+	if (count > 0)
+		vouch_api_crl_after_revoke(r);
+	vouch_req_reply_json(r, 200,
+	                     json_pack("{s:s, s:s, s:I}", "device", device, "installer", installer,
+	                               "revoked", (json_int_t)count));
+out_free:
+	free(fields);
+	free(evbuf);
+	json_decref(fj);
+	json_decref(body);
+	vouch_key_clear(&key);
 }
 
 bool vouch_devices_wallet_handle(struct vouch_req *r, char **seg, size_t n)
@@ -530,6 +810,10 @@ bool vouch_devices_wallet_handle(struct vouch_req *r, char **seg, size_t n)
 		return false;
 	if (n == 2 && strcmp(seg[0], "devices") == 0 && strcmp(seg[1], "commission") == 0) {
 		api_commission(r);
+		return true;
+	}
+	if (n == 2 && strcmp(seg[0], "devices") == 0 && strcmp(seg[1], "decommission") == 0) {
+		api_decommission(r);
 		return true;
 	}
 	return false;

@@ -36,6 +36,11 @@ static void usage(FILE *f)
 	    "        the sensor's certificate and key are checked (spoofing is reported), the\n"
 	    "        newest revocation list is offered, the credential presented; the decision\n"
 	    "        and its reason on stdout (exit 0 granted, 1 denied, 2 error)\n"
+	    "  decommission coap://HOST:PORT\n"
+	    "        take a sensor out of service (online; needs commission there): it destroys\n"
+	    "        its key and wipes its state, vouchd revokes its certificate and records it\n"
+	    "        (vouchd unreachable: exit 3, the sensor's last event is kept and handed over\n"
+	    "        by the next refresh)\n"
 	    "\n"
 	    "The unlock PIN (standing in for the phone's biometric unlock) guards the phone key;\n"
 	    "login, refresh and run need it. It is chosen at the first login and read from\n"
@@ -104,6 +109,8 @@ int main(int argc, char **argv)
 		rc = w_cmd_commission(&w, argc, argv);
 	} else if (strcmp(cmd, "access") == 0) {
 		rc = w_cmd_access(&w, argc, argv);
+	} else if (strcmp(cmd, "decommission") == 0) {
+		rc = w_cmd_decommission(&w, argc, argv);
 	} else {
 		w_err("unknown command %s", cmd);
 		usage(stderr);

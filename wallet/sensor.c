@@ -11,13 +11,19 @@
  *   the sensor proves its key in EDHOC (a spoofed sensor is reported), offers the newest
  *   revocation list, presents the credential (/authz-info) and asks for ACTION. Exit 0 granted,
  *   1 denied (the reason on stdout), 2 error.
+ * decommission coap://HOST:PORT
+ *   A person whose credential allows `commission` there, online: the same contact as access,
+ *   then the sensor destroys its key and wipes itself; its last signed event goes to vouchd,
+ *   which revokes the device certificate and records who did it.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -31,8 +37,11 @@
 #include "wallet.h"
 
 #define CODE_CREATED 0x41 /* 2.01 */
+#define CODE_DELETED 0x42 /* 2.02 */
 #define CODE_CHANGED 0x44 /* 2.04 */
 #define CODE_CONTENT 0x45 /* 2.05 */
+
+#define EVENT_FILE_MAX 4096 /* a sensor's signed event is well under 1 KiB */
 
 struct info {
 	bool provisioned;
@@ -409,7 +418,10 @@ static int csr_read(const uint8_t *p, size_t len, const uint8_t **csr, size_t *c
 	return VOUCH_OK;
 }
 
-static int commissioned_read(const uint8_t *p, size_t len, char device[65])
+/* {1: 1, 2: device id, 3: the sensor's signed event} (2.04 after commissioning, 2.02 after
+ * decommissioning); *event points into p. */
+static int commissioned_read(const uint8_t *p, size_t len, char device[65], const uint8_t **event,
+                             size_t *event_len)
 {
 	struct vouch_cbor_reader r;
 	size_t n = 0, tl = 0;
@@ -423,7 +435,9 @@ static int commissioned_read(const uint8_t *p, size_t len, char device[65])
 	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
 	    vouch_cbor_read_uint(&r, &v) != VOUCH_OK || v != 1 ||
 	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
-	    vouch_cbor_read_tstr(&r, &t, &tl) != VOUCH_OK)
+	    vouch_cbor_read_tstr(&r, &t, &tl) != VOUCH_OK ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 3 ||
+	    vouch_cbor_read_bstr(&r, event, event_len) != VOUCH_OK)
 		return VOUCH_ERR_CBOR_TYPE;
 	copy_text(device, 65, t, tl);
 	return VOUCH_OK;
@@ -436,8 +450,8 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 	struct vouch_https *h = NULL;
 	struct at_sensor a;
 	struct pairing_check pc;
-	const uint8_t *body, *csr_p;
-	size_t body_len = 0, csr_len = 0, stmt_len = 0, bundle_len = 0;
+	const uint8_t *body, *csr_p, *event;
+	size_t body_len = 0, csr_len = 0, stmt_len = 0, bundle_len = 0, event_len = 0;
 	uint8_t *csr = NULL, stmt[1024], tp[VOUCH_THUMBPRINT_LEN], *bundle = NULL;
 	char *csr_b64 = NULL, *stmt_b64 = NULL, reason[512], err[512], device[65];
 	const char *bundle_b64;
@@ -530,7 +544,8 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 		rc = WALLET_ERROR;
 		goto out_free;
 	}
-	if (ccode != CODE_CHANGED || commissioned_read(body, body_len, device) != VOUCH_OK) {
+	if (ccode != CODE_CHANGED ||
+	    commissioned_read(body, body_len, device, &event, &event_len) != VOUCH_OK) {
 		print_reason("refused by the sensor", body, body_len);
 		rc = WALLET_REFUSED;
 		goto out_free;
@@ -571,12 +586,54 @@ static int decision_read(const uint8_t *p, size_t len, bool *granted, char *reas
 	return VOUCH_OK;
 }
 
+/*
+ * A contact with a commissioned sensor as the person holding this wallet: the sensor's
+ * certificate checked against the site's CA, its key proven in EDHOC (else: spoofed), the
+ * newest revocation list offered, the credential presented. WALLET_REFUSED has said why.
+ */
+static int contact(struct at_sensor *a, const char *uri)
+{
+	struct cert_check cc;
+	const uint8_t *body;
+	size_t body_len = 0;
+	unsigned ccode = 0;
+	char err[512];
+	int rc;
+
+	if (!a->info.provisioned || a->cert_len == 0) {
+		w_err("%s: the sensor is not commissioned", uri);
+		return WALLET_ERROR;
+	}
+	if (verify_device_cert(a->w, a->cert, a->cert_len, a->info.device, &cc, err, sizeof(err)) !=
+	    VOUCH_OK) {
+		printf("refused: %s\n", err);
+		return WALLET_REFUSED;
+	}
+	rc = handshake(a, check_certified, &cc);
+	if (rc != WALLET_OK)
+		return rc;
+	/* The newest revocation list travels with every phone (flow 6). */
+	if (a->list.buf != NULL && (!a->info.has_rl || a->list.rl.version > a->info.rl_version))
+		(void)w_link_plain(a->link, true, "revocations", a->list.buf, a->list.len, &ccode,
+		                   &body, &body_len);
+	rc = w_link_call(a->link, "authz-info", a->cred.buf, a->cred.len, &ccode, &body, &body_len,
+	                 err, sizeof(err));
+	if (rc != VOUCH_OK) {
+		w_err("%s", err);
+		return WALLET_ERROR;
+	}
+	if (ccode != CODE_CREATED) {
+		print_reason("denied", body, body_len);
+		return WALLET_REFUSED;
+	}
+	return WALLET_OK;
+}
+
 int w_cmd_access(struct wallet *w, int argc, char **argv)
 {
 	const char *uri = NULL, *action = NULL;
 	const struct w_opt opts[] = {{"pin-file", &w->pin_file}};
 	struct at_sensor a;
-	struct cert_check cc;
 	struct vouch_cbor_writer cw;
 	const uint8_t *body;
 	size_t body_len = 0, req_len = 0;
@@ -604,38 +661,10 @@ int w_cmd_access(struct wallet *w, int argc, char **argv)
 	rc = w_open_local(w);
 	if (rc == WALLET_OK)
 		rc = open_at(&a, w, uri);
+	if (rc == WALLET_OK)
+		rc = contact(&a, uri);
 	if (rc != WALLET_OK)
 		goto out_free;
-	if (!a.info.provisioned || a.cert_len == 0) {
-		w_err("%s: the sensor is not commissioned", uri);
-		rc = WALLET_ERROR;
-		goto out_free;
-	}
-	if (verify_device_cert(w, a.cert, a.cert_len, a.info.device, &cc, err, sizeof(err)) !=
-	    VOUCH_OK) {
-		printf("refused: %s\n", err);
-		rc = WALLET_REFUSED;
-		goto out_free;
-	}
-	rc = handshake(&a, check_certified, &cc);
-	if (rc != WALLET_OK)
-		goto out_free;
-	/* The newest revocation list travels with every phone (flow 6). */
-	if (a.list.buf != NULL && (!a.info.has_rl || a.list.rl.version > a.info.rl_version))
-		(void)w_link_plain(a.link, true, "revocations", a.list.buf, a.list.len, &ccode,
-		                   &body, &body_len);
-	rc = w_link_call(a.link, "authz-info", a.cred.buf, a.cred.len, &ccode, &body, &body_len,
-	                 err, sizeof(err));
-	if (rc != VOUCH_OK) {
-		w_err("%s", err);
-		rc = WALLET_ERROR;
-		goto out_free;
-	}
-	if (ccode != CODE_CREATED) {
-		print_reason("denied", body, body_len);
-		rc = WALLET_REFUSED;
-		goto out_free;
-	}
 	vouch_cbor_writer_init(&cw, req, sizeof(req));
 	vouch_cbor_write_map(&cw, 1);
 	vouch_cbor_write_uint(&cw, 1);
@@ -661,5 +690,162 @@ int w_cmd_access(struct wallet *w, int argc, char **argv)
 	rc = granted ? WALLET_OK : WALLET_REFUSED;
 out_free:
 	close_at(&a);
+	return rc;
+}
+
+/* ---- decommission ---- */
+
+/*
+ * The sensor's last event goes to vouchd, which revokes the device certificate and records who
+ * decommissioned it. If vouchd cannot take it now, it is kept in the wallet directory
+ * (decommission-DEVICE.cose) so that nothing the sensor signed before it wiped itself is lost.
+ */
+#define PENDING_PREFIX "decommission-"
+#define PENDING_SUFFIX ".cose"
+
+/* POST one signed decommission event to vouchd; WALLET_OK with a line on stdout when taken. */
+static int post_decommission(struct wallet *w, struct vouch_https *h, const uint8_t *event,
+                             size_t event_len)
+{
+	char *b64 = w_b64_encode(event, event_len);
+	json_t *req = b64 != NULL ? json_pack("{s:s}", "event", b64) : NULL, *reply = NULL;
+	int rc = WALLET_ERROR;
+
+	if (req != NULL)
+		rc = w_call_json(w, h, "POST /api/v1/devices/decommission", "POST",
+		                 "/api/v1/devices/decommission", req, 200, &reply);
+	if (rc == WALLET_OK)
+		printf("vouchd: %s decommissioned, %lld certificate(s) revoked\n",
+		       json_string_value(json_object_get(reply, "device")),
+		       (long long)json_integer_value(json_object_get(reply, "revoked")));
+	free(b64);
+	json_decref(req);
+	json_decref(reply);
+	return rc;
+}
+
+/*
+ * The sensor's last event goes to vouchd, which revokes the device certificate and records who
+ * decommissioned it. If vouchd cannot be reached now, the event is kept in the wallet directory
+ * (decommission-DEVICE.cose) and delivered by the next refresh: nothing the sensor signed before
+ * it wiped itself is lost.
+ */
+static int report_decommission(struct wallet *w, struct vouch_https *h, const char *device,
+                               const uint8_t *event, size_t event_len)
+{
+	char name[96];
+	int rc = post_decommission(w, h, event, event_len);
+
+	if (rc != WALLET_OFFLINE)
+		return rc;
+	snprintf(name, sizeof(name), PENDING_PREFIX "%.64s" PENDING_SUFFIX, device);
+	if (w_write(w, name, event, event_len) != VOUCH_OK)
+		return WALLET_ERROR;
+	printf("vouchd: not reachable; the sensor's last event is kept as %s and delivered by the "
+	       "next refresh\n",
+	       name);
+	return WALLET_OFFLINE;
+}
+
+int w_deliver_pending(struct wallet *w, struct vouch_https *h)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	uint8_t *buf = NULL;
+	size_t len = 0, nl;
+	DIR *d;
+	int rc = WALLET_OK, one;
+
+	if (w_path(path, sizeof(path), w, ".") != VOUCH_OK || (d = opendir(path)) == NULL)
+		return WALLET_ERROR;
+	while ((de = readdir(d)) != NULL) {
+		nl = strlen(de->d_name);
+		if (strncmp(de->d_name, PENDING_PREFIX, strlen(PENDING_PREFIX)) != 0 ||
+		    nl <= strlen(PENDING_SUFFIX) ||
+		    strcmp(de->d_name + nl - strlen(PENDING_SUFFIX), PENDING_SUFFIX) != 0)
+			continue;
+		if (w_read(w, de->d_name, EVENT_FILE_MAX, &buf, &len) != VOUCH_OK) {
+			rc = WALLET_ERROR;
+			continue;
+		}
+		one = post_decommission(w, h, buf, len);
+		free(buf);
+		buf = NULL;
+		/* Taken, or refused for good (already recorded): either way vouchd has had it. */
+		if ((one == WALLET_OK || one == WALLET_REFUSED) &&
+		    w_path(path, sizeof(path), w, de->d_name) == VOUCH_OK)
+			(void)unlink(path);
+		if (one != WALLET_OK && one != WALLET_REFUSED && rc == WALLET_OK)
+			rc = one;
+	}
+	closedir(d);
+	return rc;
+}
+
+int w_cmd_decommission(struct wallet *w, int argc, char **argv)
+{
+	const char *uri = NULL;
+	const struct w_opt opts[] = {{"pin-file", &w->pin_file}};
+	struct vouch_https *h = NULL;
+	struct at_sensor a;
+	const uint8_t *body, *event;
+	size_t body_len = 0, event_len = 0;
+	uint8_t *ev_copy = NULL;
+	char err[512], reason[512], device[65];
+	unsigned ccode = 0;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (argc >= 2 && argv[1][0] != '-') {
+		uri = argv[1];
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
+	if (w_parse_opts(argc, argv, opts, VOUCH_ARRAY_LEN(opts)) != VOUCH_OK || uri == NULL) {
+		w_err("usage: decommission coap://HOST:PORT");
+		return WALLET_ERROR;
+	}
+	/* Online, like commissioning: vouchd revokes the certificate of a device that is gone. */
+	rc = w_open_registered(w, &h);
+	if (rc == WALLET_OK)
+		rc = open_at(&a, w, uri);
+	if (rc != WALLET_OK)
+		goto out_free;
+	if (a.info.provisioned &&
+	    !my_permission(&a, a.info.device, VOUCH_ACTION_COMMISSION, reason, sizeof(reason))) {
+		printf("denied: %s\n", reason[0] != '\0' ? reason : "no commission permission");
+		rc = WALLET_REFUSED;
+		goto out_free;
+	}
+	rc = contact(&a, uri);
+	if (rc != WALLET_OK)
+		goto out_free;
+	rc = w_link_call(a.link, "decommission", NULL, 0, &ccode, &body, &body_len, err,
+	                 sizeof(err));
+	if (rc != VOUCH_OK) {
+		w_err("%s", err);
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	if (ccode != CODE_DELETED ||
+	    commissioned_read(body, body_len, device, &event, &event_len) != VOUCH_OK ||
+	    strcmp(device, a.info.device) != 0) {
+		print_reason("denied", body, body_len);
+		rc = WALLET_REFUSED;
+		goto out_free;
+	}
+	ev_copy = malloc(event_len);
+	if (ev_copy == NULL) {
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	memcpy(ev_copy, event, event_len);
+	printf("decommissioned: %s (the sensor destroyed its key and wiped its state)\n", device);
+	rc = report_decommission(w, h, device, ev_copy, event_len);
+out_free:
+	free(ev_copy);
+	close_at(&a);
+	vouch_https_free(h);
 	return rc;
 }

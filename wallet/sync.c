@@ -108,7 +108,7 @@ static void print_refusal(const char *what, const struct vouch_https_reply *r, c
 /* One JSON call; WALLET_OK with *reply when the status is want. A refusal (4xx) is WALLET_REFUSED.
  */
 int w_call_json(struct wallet *w, struct vouch_https *h, const char *what, const char *method,
-                     const char *path, const json_t *body, long want, json_t **reply)
+                const char *path, const json_t *body, long want, json_t **reply)
 {
 	struct vouch_https_reply raw;
 	json_t *j = NULL;
@@ -325,7 +325,7 @@ static int fetch_credential(struct wallet *w, struct vouch_https *h, bool sessio
 	if (session && body == NULL)
 		return WALLET_ERROR;
 	rc = w_call_json(w, h, "POST /api/v1/credentials", "POST", "/api/v1/credentials", body, 200,
-	               &reply);
+	                 &reply);
 	json_decref(body);
 	if (rc == WALLET_OK)
 		rc = take_credential(w, reply);
@@ -760,6 +760,8 @@ static int refresh_once(struct wallet *w, struct vouch_https *h)
 		return WALLET_ERROR;
 	rc = fetch_credential(w, h, false);
 	rc2 = rc == WALLET_OFFLINE ? WALLET_OFFLINE : update_list(w, h, &changed);
+	if (rc != WALLET_OFFLINE && rc2 != WALLET_OFFLINE)
+		(void)w_deliver_pending(w, h);
 	w_unlock(w);
 	/* Offline outranks a refusal, which outranks an error: each says more about what to do. */
 	if (rc == WALLET_OFFLINE || rc2 == WALLET_OFFLINE)

@@ -132,6 +132,9 @@ int w_call_json(struct wallet *w, struct vouch_https *h, const char *what, const
 /* ---- sensor.c: commissioning and access at a sensor ---- */
 int w_cmd_commission(struct wallet *w, int argc, char **argv);
 int w_cmd_access(struct wallet *w, int argc, char **argv);
+int w_cmd_decommission(struct wallet *w, int argc, char **argv);
+/* Hand vouchd the decommission events kept while it was unreachable (refresh does). */
+int w_deliver_pending(struct wallet *w, struct vouch_https *h);
 
 /* ---- show.c: offline commands ---- */
 int w_cmd_credential(struct wallet *w, int argc, char **argv);

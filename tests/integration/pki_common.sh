@@ -171,7 +171,8 @@ pki_start() {
 		fi
 		rm -f "$site/vouchd.addr"
 		echo "# starting vouchd" >>"$log"
-		"$vouchd" --data "$site" --listen 127.0.0.1:0 2>>"$log" &
+		# pki_https_listen: where a restarted vouchd listens (the wallets keep its URL).
+		"$vouchd" --data "$site" --listen "${pki_https_listen:-127.0.0.1:0}" 2>>"$log" &
 		vouchd_pid=$!
 		for _ in $(seq 300); do
 			[ -s "$site/vouchd.addr" ] && grep -q '^http://' "$site/vouchd.addr" && break

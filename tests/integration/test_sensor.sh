@@ -5,7 +5,8 @@
 # vouchd is stopped and access decisions go on offline at the sensor: by role, by a live reading,
 # by time window; a person revoked while the sensor is offline is refused once a colleague's
 # phone has handed over the newest list; a cloned state directory without the secure element is
-# refused at start.
+# refused at start; decommissioning (the sensor wipes itself, vouchd revokes its certificate and
+# records who) and re-commissioning with the new pairing code.
 # usage: test_sensor.sh PATH/TO/vouchd PATH/TO/vouch PATH/TO/vouch-wallet PATH/TO/vouch-sensor
 set -eu
 
@@ -140,6 +141,64 @@ code2=$(sed -n 's/^pairing-code: //p' "$w/s2.out")
 check "tom commissions the machine controller" "$wallet" --wallet "$w/w-tom" commission \
 	"coap://127.0.0.1:$port2" --code "$code2"
 
+# ---- decommissioning and re-commissioning (a third sensor, online) ----
+port3=$(udp_port) || fatal "no UDP port"
+mkdir -p "$w/s3"
+start_sensor "$w/s3" "$port3" --zone plant/hall-a --type sensor || fatal "third sensor"
+uri3=coap://127.0.0.1:$port3
+code3=$(sed -n 's/^pairing-code: //p' "$w/s3.out")
+check "ines commissions a third sensor" "$wallet" --wallet "$w/w-ines" commission "$uri3" --code "$code3"
+V cert list --status valid >"$w/certs3.txt" 2>&1 || true
+dev3=$(grep -o 'dev-[0-9a-f]\{16\}' "$w/certs3.txt" | grep -v "$device" | sort -u | while read -r d; do
+	grep -q "$d" "$w/s3.log" && echo "$d"; done | head -n1)
+[ -n "$dev3" ] && ok "the third sensor is $dev3" || not_ok "no certificate for the third sensor"
+set +e
+"$wallet" --wallet "$w/w-otto" decommission "$uri3" >"$w/d1.out" 2>&1
+rc=$?
+set -e
+check_eq "an operator may not decommission (exit 1)" "$rc" 1
+grep -q '^denied: ' "$w/d1.out" && ok "the operator's own credential says no" || not_ok "otto: $(cat "$w/d1.out")"
+set +e
+"$wallet" --wallet "$w/w-ines" decommission "$uri3" >"$w/d2.out" 2>&1
+rc=$?
+set -e
+check_eq "ines decommissions it (exit 0)" "$rc" 0
+grep -q "^decommissioned: $dev3 " "$w/d2.out" && ok "the wallet says decommissioned" || not_ok "decommission: $(cat "$w/d2.out")"
+grep -q "^vouchd: $dev3 decommissioned, 1 certificate(s) revoked" "$w/d2.out" &&
+	ok "vouchd revoked the device certificate" || not_ok "decommission: $(cat "$w/d2.out")"
+V events --limit 1000 >"$w/events.txt" 2>&1 || true
+grep "device.decommission " "$w/events.txt" | grep -q "device=$dev3 installer=ines " &&
+	ok "vouchd recorded device.decommission naming the installer" || not_ok "no device.decommission event naming ines"
+V cert list --device "$dev3" --status revoked >"$w/certs3r.txt" 2>&1 || true
+grep -q "$dev3 .* revoked " "$w/certs3r.txt" && ok "its certificate is revoked" ||
+	not_ok "revoked certs: $(cat "$w/certs3r.txt")"
+for _ in $(seq 50); do
+	[ "$(grep -c '^pairing-code: ' "$w/s3.out")" -ge 2 ] && break
+	sleep 0.1
+done
+code3b=$(sed -n 's/^pairing-code: //p' "$w/s3.out" | tail -n1)
+[ -n "$code3b" ] && [ "$code3b" != "$code3" ] && ok "the wiped sensor shows a new pairing code (a new key)" ||
+	not_ok "pairing codes: $(cat "$w/s3.out")"
+[ ! -e "$w/s3/state.cbor" ] || ! grep -q "$dev3" "$w/s3/state.cbor" && ok "its state no longer names $dev3" ||
+	not_ok "the old state is still there"
+set +e
+"$wallet" --wallet "$w/w-ines" access "$uri3" read >"$w/d3.out" 2>&1
+rc=$?
+set -e
+check_eq "access to the wiped sensor: not commissioned (exit 2)" "$rc" 2
+set +e
+"$wallet" --wallet "$w/w-ines" commission "$uri3" --code "$code3b" >"$w/d4.out" 2>&1
+rc=$?
+set -e
+check_eq "re-commissioned with its new pairing code (exit 0)" "$rc" 0
+dev3b=$(sed -n 's/^commissioned: \(dev-[0-9a-f]*\) .*/\1/p' "$w/d4.out")
+[ -n "$dev3b" ] && [ "$dev3b" != "$dev3" ] && ok "a new identity: $dev3b" || not_ok "re-commission: $(cat "$w/d4.out")"
+check_eq "ines reads the re-commissioned sensor (granted)" "$(
+	set +e
+	"$wallet" --wallet "$w/w-ines" access "$uri3" read >"$w/d5.out" 2>&1
+	echo $?
+)" 0
+
 # ---- olga is revoked; her phone does not know, a colleague's does ----
 check "vouch user revoke olga" V user revoke olga
 check "ines's phone refreshes (the newest revocation list)" "$wallet" --wallet "$w/w-ines" refresh
@@ -194,5 +253,30 @@ set -e
 # The original, restarted, is still the commissioned device.
 start_sensor "$w/s1" "$port" || fatal "vouch-sensor did not restart"
 check_eq "after a restart the sensor still decides (granted)" "$(access ines read)" 0
+
+# ---- decommissioning while vouchd is down: the sensor's last event waits in the wallet ----
+start_sensor "$w/s3" "$port3" || fatal "the third sensor did not restart"
+set +e
+"$wallet" --wallet "$w/w-ines" decommission "$uri3" >"$w/d6.out" 2>&1
+rc=$?
+set -e
+check_eq "vouchd down: the sensor is decommissioned, vouchd not told (exit 3)" "$rc" 3
+pending="$w/w-ines/decommission-$dev3b.cose"
+[ -s "$pending" ] && ok "the sensor's last event is kept in the wallet" || not_ok "nothing kept: $(cat "$w/d6.out")"
+cp "$pending" "$w/pending-copy.cose"
+pki_https_listen=${https#https://}
+pki_start
+check "vouchd back: ines refreshes (the kept event is delivered)" "$wallet" --wallet "$w/w-ines" refresh
+[ ! -e "$pending" ] && ok "delivered, no longer kept" || not_ok "still kept after the refresh"
+V events --limit 1000 >"$w/events.txt" 2>&1 || true
+check_eq "vouchd recorded the decommissioning done while it was down" \
+	"$(grep -c "device.decommission .*device=$dev3b installer=ines " "$w/events.txt")" 1
+cp "$w/pending-copy.cose" "$pending"
+check "the same event relayed again: refresh goes on" "$wallet" --wallet "$w/w-ines" refresh
+V events --limit 1000 >"$w/events.txt" 2>&1 || true
+check_eq "a second relay of the same event records nothing (its certificate is revoked)" \
+	"$(grep -c "device.decommission .*device=$dev3b " "$w/events.txt")" 1
+[ ! -e "$pending" ] && ok "the refused copy is not kept" || not_ok "the copy is still kept"
+pki_stop
 stop_sensors
 

@@ -5,8 +5,7 @@
  *   sensor_tool pub SDIR              its public key, SEC1 uncompressed, in hex
  *   sensor_tool csr SDIR              the agent's CSR (DER) on stdout (the key made if absent)
  *   sensor_tool provision SDIR OUT    commission the (stopped) agent of SDIR for a test site:
- *                                     with a sealed bundle where the back-end can open one, else
- *                                     by writing the state; and write into OUT revocation lists
+ *                                     with a sealed bundle; and write into OUT revocation lists
  *                                     of that site: rl-2.cbor (version 2), rl-1.cbor (version 1,
  *                                     older), rl-forged.cbor (version 3, another signer)
  *
@@ -58,8 +57,7 @@ static int provision(const char *sdir, const char *outdir)
 	len = site_revlist(&site, &other, 3, site_now - 5, NULL, 0, list, sizeof(list));
 	rc |= write_out(outdir, "rl-forged.cbor", list, len);
 	vouch_key_clear(&other);
-	printf("provisioned: %s%s\n", s.st.device_id,
-	       site_has_kw() ? "" : " (state written: no AES key wrap for the bundle)");
+	printf("provisioned: %s\n", s.st.device_id);
 	site_clear(&site);
 	sensor_stop(&s);
 	return rc;

@@ -236,7 +236,7 @@ void site_bundle_seal(const struct site_bundle *b, uint8_t *out, size_t cap, siz
 	memset(&hp, 0, sizeof(hp));
 	hp.alg = b->content_alg != 0 ? b->content_alg : VOUCH_COSE_ALG_AES_CCM_16_64_128;
 	memset(&rcpt, 0, sizeof(rcpt));
-	rcpt.alg = VOUCH_COSE_ALG_ECDH_ES_A128KW;
+	rcpt.alg = VOUCH_COSE_ALG_ECDH_ES_HKDF_256; /* as vouchd seals (both back-ends open it) */
 	rcpt.peer = b->seal_to;
 	assert_int_equal(vouch_cose_encrypt_create(&hp, &rcpt, 1, signed_, signed_len, NULL, 0,
 	                                           true, out, cap, len),
@@ -377,14 +377,6 @@ int site_start(struct vouch_sensor *s, const char *sdir, const uint8_t d[VOUCH_P
 	return sensor_start_with_key(s, &cfg, &k);
 }
 
-bool site_has_kw(void)
-{
-	static const uint8_t kek[16], in[16];
-	uint8_t out[24];
-
-	return vouch_aes_kw_wrap(kek, sizeof(kek), in, sizeof(in), out) != VOUCH_ERR_UNSUPPORTED;
-}
-
 static void cose_key_of(const struct vouch_key *k, uint8_t *out, size_t *len)
 {
 	uint8_t kid[VOUCH_THUMBPRINT_LEN];
@@ -445,10 +437,6 @@ void site_commission(struct site *t, struct vouch_sensor *s)
 	struct vouch_key pub;
 	char why[256];
 
-	if (!site_has_kw()) {
-		site_provision_direct(t, s);
-		return;
-	}
 	site_sensor_pub(s, &pub);
 	site_bundle_init(t, &b, &pub);
 	site_bundle_seal(&b, sealed, sizeof(sealed), &len);

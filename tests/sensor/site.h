@@ -101,13 +101,10 @@ void site_key(const uint8_t d[VOUCH_P256_SCALAR_LEN], struct vouch_key *key);
 void site_sensor_pub(const struct vouch_sensor *s, struct vouch_key *pub);
 /* Start s in sdir on the (injected) key d, the clock at site_now, zone and type the site's. */
 int site_start(struct vouch_sensor *s, const char *sdir, const uint8_t d[VOUCH_P256_SCALAR_LEN]);
-/* Does the crypto back-end do AES key wrap? A sealed bundle (ECDH-ES + A128KW) needs it; the
- * PSA back-end has none while Mbed TLS is built without MBEDTLS_NIST_KW_C. */
-bool site_has_kw(void);
 /* Provision a started sensor as a good bundle would, by writing its state directly. */
 void site_provision_direct(struct site *t, struct vouch_sensor *s);
-/* Commission a started sensor with a good bundle (asserting every step); where the back-end
- * cannot open one (site_has_kw()), by site_provision_direct(). */
+/* Commission a started sensor with a good bundle, sealed as vouchd seals it (ECDH-ES +
+ * HKDF-256), asserting every step. */
 void site_commission(struct site *t, struct vouch_sensor *s);
 /* A session secured with phone's public key, as EDHOC would leave it. */
 struct sensor_session *site_session(struct vouch_sensor *s, const struct vouch_key *phone,
