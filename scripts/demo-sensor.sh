@@ -3,7 +3,8 @@
 # its secure element (PSA) and it shows a pairing code. The installer's phone commissions it
 # (EDHOC, the code checked, vouchd issues the certificate and a bundle sealed to the sensor).
 # Then vouchd is switched off and the sensor decides on its own: by role, by a live reading; a
-# revocation reaches it through a colleague's phone; a cloned sensor is refused.
+# revocation reaches it through a colleague's phone; a cloned sensor is refused; the press is
+# decommissioned (its last event waits in the phone until vouchd is back).
 set -euo pipefail
 build="${1:-build}"
 vouchd="$build/server/vouchd"
@@ -109,3 +110,20 @@ rc=0
 timeout 10 "$sensor" --state "$work/clone" --listen "127.0.0.1:$((port + 3))" >/dev/null 2>"$work/clone.log" || rc=$?
 [ "$rc" -ne 0 ] || fail "the clone started"
 echo "   refused (exit $rc): $(grep -o '"event":"[^"]*"' "$work/clone.log" | tail -1)"
+
+step "26. Decommissioning: fred takes the press out of service while vouchd is still off"
+rc=0
+"$wallet" --wallet "$work/w-fred" decommission "coap://127.0.0.1:$p2" >"$work/d.out" 2>&1 || rc=$?
+sed 's/^/   fred: /' "$work/d.out"
+[ "$rc" -eq 3 ] || fail "decommission with vouchd down: exit $rc, wanted 3"
+for _ in $(seq 50); do [ "$(grep -c '^pairing-code:' "$work/s2.out")" -ge 2 ] && break; sleep 0.1; done
+echo "   the press, wiped, shows a new $(tail -n1 "$work/s2.out")"
+"$vouchd" --data "$site" --listen "${https#https://}" 2>>"$work/vouchd.log" &
+vouchd_pid=$!
+pids+=($vouchd_pid)
+for _ in $(seq 100); do curl -sk -o /dev/null "$https/" && break; sleep 0.1; done
+echo "   vouchd is back; fred's phone refreshes and hands over the press's last event:"
+"$wallet" --wallet "$work/w-fred" refresh 2>&1 | grep '^vouchd:' | sed 's/^/   /' || fail "not delivered"
+V events --limit 200 | grep "device.decommission" | sed 's/^/   /' | cut -c1-170
+V cert list --status revoked | grep -q " device " || fail "the press's certificate is not revoked"
+echo "   its certificate: $(V cert list --status revoked | grep ' device ' | awk '{print $1, $2, $4}')"

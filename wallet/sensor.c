@@ -842,6 +842,7 @@ int w_cmd_decommission(struct wallet *w, int argc, char **argv)
 	}
 	memcpy(ev_copy, event, event_len);
 	printf("decommissioned: %s (the sensor destroyed its key and wiped its state)\n", device);
+	fflush(stdout); /* before whatever talking to vouchd says on stderr */
 	rc = report_decommission(w, h, device, ev_copy, event_len);
 out_free:
 	free(ev_copy);
