@@ -443,6 +443,20 @@ static int commissioned_read(const uint8_t *p, size_t len, char device[65], cons
 	return VOUCH_OK;
 }
 
+/* The COMMAND URI [OPTIONS] form: the URI taken out so that the options parse as usual. */
+static const char *take_uri(int *argc, char ***argv)
+{
+	const char *uri;
+
+	if (*argc < 2 || (*argv)[1][0] == '-')
+		return NULL;
+	uri = (*argv)[1];
+	(*argv)[1] = (*argv)[0];
+	(*argc)--;
+	(*argv)++;
+	return uri;
+}
+
 int w_cmd_commission(struct wallet *w, int argc, char **argv)
 {
 	const char *code = NULL, *uri = NULL;
@@ -460,12 +474,7 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	if (argc >= 2 && argv[1][0] != '-') {
-		uri = argv[1];
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
+	uri = take_uri(&argc, &argv);
 	if (w_parse_opts(argc, argv, opts, VOUCH_ARRAY_LEN(opts)) != VOUCH_OK || uri == NULL ||
 	    code == NULL) {
 		w_err("usage: commission coap://HOST:PORT --code CODE");
@@ -796,12 +805,7 @@ int w_cmd_decommission(struct wallet *w, int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	if (argc >= 2 && argv[1][0] != '-') {
-		uri = argv[1];
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
+	uri = take_uri(&argc, &argv);
 	if (w_parse_opts(argc, argv, opts, VOUCH_ARRAY_LEN(opts)) != VOUCH_OK || uri == NULL) {
 		w_err("usage: decommission coap://HOST:PORT");
 		return WALLET_ERROR;
