@@ -42,13 +42,13 @@ bool sensor_answer_is_cbor(unsigned code)
 }
 
 const struct sensor_route sensor_routes[] = {
-    {"info", SENSOR_GET, false, sensor_handle_info},
-    {"revocations", SENSOR_POST, false, sensor_handle_revocations},
-    {"commission/csr", SENSOR_POST, true, sensor_handle_commission_csr},
-    {"commission/bundle", SENSOR_POST, true, sensor_handle_commission_bundle},
-    {"authz-info", SENSOR_POST, true, sensor_handle_authz_info},
-    {"access", SENSOR_POST, true, sensor_handle_access},
-    {"decommission", SENSOR_POST, true, sensor_handle_decommission},
+    {"info", SENSOR_GET, false, false, sensor_handle_info},
+    {"revocations", SENSOR_POST, false, true, sensor_handle_revocations},
+    {"commission/csr", SENSOR_POST, true, true, sensor_handle_commission_csr},
+    {"commission/bundle", SENSOR_POST, true, true, sensor_handle_commission_bundle},
+    {"authz-info", SENSOR_POST, true, true, sensor_handle_authz_info},
+    {"access", SENSOR_POST, true, true, sensor_handle_access},
+    {"decommission", SENSOR_POST, true, true, sensor_handle_decommission},
 };
 const size_t sensor_n_routes = VOUCH_ARRAY_LEN(sensor_routes);
 

@@ -399,7 +399,7 @@ static void on_protected(coap_resource_t *resource, coap_session_t *session,
 		code = SENSOR_DELETED;
 		out_len = 0;
 		rc = VOUCH_OK;
-	} else if (route == NULL || !route->protect) {
+	} else if (route == NULL || !route->oscore_ok) {
 		code = SENSOR_NOT_FOUND;
 		rc = sensor_answer_diag(code, "no such protected resource", answer_buf,
 		                        sizeof(answer_buf), &out_len, &code);

@@ -258,7 +258,8 @@ enum sensor_method { SENSOR_GET = 1, SENSOR_POST = 2 };
 struct sensor_route {
 	const char *path; /* "commission/csr" */
 	enum sensor_method method;
-	bool protect;
+	bool protect;   /* only under OSCORE */
+	bool oscore_ok; /* a plain route also taken under OSCORE (a signed list, say) */
 	sensor_handler_fn fn;
 };
 extern const struct sensor_route sensor_routes[];
