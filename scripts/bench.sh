@@ -41,14 +41,17 @@ sensor_instructions() {
 			cat "$tmp/cg-log.$n" >&2
 			return 1
 		fi
-		callgrind_annotate --inclusive=yes --threshold=100 "$tmp/cg.$n" >"$tmp/cg-ann.$n" ||
+		callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$tmp/cg.$n" >"$tmp/cg-ann.$n" ||
 			return 1
 	done
 	awk -v n1="$n1" -v n2="$n2" '
-	# "  88,505,693 (66.03%)  ???:psa_verify_hash [/path/bench_sensor]"
+	# "  88,505,693 (66.03%)  ???:psa_verify_hash [/path/bench_sensor]"; "( 0.60%)" has a space
 	FNR == 1 { file++ }
-	$2 ~ /^\(/ && $3 ~ /:/ {
-		f = $3
+	$1 ~ /^[0-9,]+$/ && match($0, /%\) +/) {
+		split(substr($0, RSTART + RLENGTH), w, " ")
+		f = w[1]
+		if (f !~ /:/)
+			next
 		sub(/^.*:/, "", f)
 		v = $1
 		gsub(/,/, "", v)
@@ -171,7 +174,7 @@ sensor_footprint_deps() {
 	set -- "$tmp"/ar/*/*.o
 	if [ -e "$1" ]; then
 		objs=$(linked_objects "$exe" "$@")
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2046,SC2086
 		set -- $(size_sum size $objs)
 		size_line "Mbed TLS linked (crypto + x509 members)" "$@"
 	fi
@@ -190,9 +193,84 @@ sensor_footprint_deps() {
 	fi
 }
 
-# The same sources for a Cortex-M4 (arm-none-eabi-gcc, newlib headers; compiled, not linked:
-# object sizes include functions a linker would drop). main.c and coap.c are left out: they are
-# the Linux program around the agent (sockets, libcoap, signals).
+# The deepest chain of our own stack frames below each root (ROOTS) in gcc's -fcallgraph-info=su
+# files (FILES): a static bound over every path, refusals and errors included. Frames of code
+# compiled elsewhere (Mbed TLS, libcbor, libc) are not in the graph: they count 0.
+# Prints "ROOT BYTES chain".
+stack_bound() {
+	roots_="$1"
+	shift
+	awk -v roots="$roots_" '
+	# the deepest chain of frames below each root, memoised; a cycle counts once
+	function depth(n,   i, d, best, bn) {
+		if (n in memo)
+			return memo[n]
+		if (n in onstack) {
+			cyc = cyc " " n
+			return 0
+		}
+		onstack[n] = 1
+		best = 0
+		bn = ""
+		for (i = 1; i <= nadj[n]; i++) {
+			d = depth(adj[n, i])
+			if (d > best) {
+				best = d
+				bn = adj[n, i]
+			}
+		}
+		delete onstack[n]
+		nxt[n] = bn
+		memo[n] = frame[n] + best
+		return memo[n]
+	}
+	/^node:/ {
+		t = $0
+		sub(/^.*title: "/, "", t)
+		sub(/".*$/, "", t)
+		if (match($0, /[0-9]+ bytes \(/)) {
+			b = substr($0, RSTART)
+			sub(/ .*$/, "", b)
+			frame[t] = b + 0
+			if ($0 ~ /bytes \(dynamic\)/)
+				unbounded = unbounded " " t
+		}
+	}
+	/^edge:/ {
+		s = $0
+		sub(/^.*sourcename: "/, "", s)
+		sub(/".*$/, "", s)
+		d = $0
+		sub(/^.*targetname: "/, "", d)
+		sub(/".*$/, "", d)
+		adj[s, ++nadj[s]] = d
+	}
+	END {
+		split(roots, r, " ")
+		for (k = 1; k in r; k++) {
+			total = depth(r[k])
+			p = ""
+			for (n = r[k]; n != ""; n = nxt[n]) {
+				x = n
+				sub(/^.*:/, "", x)
+				if (n in frame)
+					p = p (p == "" ? "" : " > ") x " " frame[n]
+			}
+			printf "%s %d %s\n", r[k], total, p
+		}
+		if (cyc != "")
+			print "recursion (counted once):" cyc > "/dev/stderr"
+		if (unbounded != "")
+			print "unbounded frames:" unbounded > "/dev/stderr"
+	}
+	' "$@"
+}
+
+# The same sources for a Cortex-M4 (arm-none-eabi-gcc, newlib headers), linked with
+# --gc-sections from the agent's functions that main.c and coap.c call: what a firmware would
+# keep of them. Mbed TLS, libcbor and the C library are left unresolved (not counted). main.c and
+# coap.c themselves are left out: they are the Linux program around the agent (sockets, libcoap,
+# signals), which a firmware replaces.
 sensor_footprint_m4() {
 	if ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then
 		echo "  footprint, Cortex-M4: arm-none-eabi-gcc not installed" \
@@ -211,8 +289,14 @@ sensor_footprint_m4() {
 	# newlib gaps filled for a compile: 64-bit PRI macros, pthread types for Mbed TLS's
 	# threading.h (Debian's config), NAME_MAX / PATH_MAX.
 	flags="-std=gnu11 -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -ffunction-sections -fdata-sections
-		-D__int64_t_defined=1 -D_POSIX_THREADS -DNAME_MAX=255 -DPATH_MAX=4096
+		-fcallgraph-info=su -D__int64_t_defined=1 -D_POSIX_THREADS -DNAME_MAX=255 -DPATH_MAX=4096
 		-I$src/include -I$src/sensor -I$inc"
+	roots=""
+	for r in $(nm -u "$build"/sensor/CMakeFiles/vouch_sensor.dir/main.c.o \
+		"$build"/sensor/CMakeFiles/vouch_sensor.dir/coap.c.o 2>/dev/null |
+		awk 'NF == 2 && $2 ~ /^(sensor_|vouch_)/ { print $2 }' | sort -u); do
+		roots="$roots -Wl,-u,$r"
+	done
 	for opt in Os O2; do
 		out="$tmp/m4-$opt"
 		mkdir -p "$out"
@@ -225,6 +309,7 @@ sensor_footprint_m4() {
 		# shellcheck disable=SC2086
 		arm-none-eabi-gcc $flags -$opt -DVOUCH_SENSOR_PSA -c "$src/sensor/se.c" -o "$out/agent-se.o" \
 			2>>"$tmp/m4.err" || failed_m4="$failed_m4 sensor/se.c"
+		# shellcheck disable=SC2013
 		for f in $(cat "$tmp/lib.srcs"); do
 			# shellcheck disable=SC2086
 			arm-none-eabi-gcc $flags -$opt -c "$src/lib/$f.c" -o "$out/lib-$f.o" 2>>"$tmp/m4.err" ||
@@ -235,26 +320,65 @@ sensor_footprint_m4() {
 			arm-none-eabi-gcc $flags -$opt -c "$src/lib/$f.c" -o "$out/port-$f.o" 2>>"$tmp/m4.err" ||
 				failed_m4="$failed_m4 lib/$f.c"
 		done
-		echo "  footprint, Cortex-M4 Thumb-2 -$opt (arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion), objects not linked)"
-		# shellcheck disable=SC2046,SC2086
-		a=$(size_sum arm-none-eabi-size $(ls "$out"/agent-*.o 2>/dev/null))
-		# shellcheck disable=SC2046,SC2086
-		l=$(size_sum arm-none-eabi-size $(ls "$out"/lib-*.o 2>/dev/null))
-		# shellcheck disable=SC2046,SC2086
-		p=$(size_sum arm-none-eabi-size $(ls "$out"/port-*.o 2>/dev/null))
-		# shellcheck disable=SC2086
-		size_line "the agent (core + se.c)" $a
-		# shellcheck disable=SC2086
-		size_line "libvouch linked (the same files as above)" $l
-		# shellcheck disable=SC2086
-		size_line "crypto port on PSA" $p
-		# shellcheck disable=SC2086
-		set -- $a $l $p
-		echo "    own code, crypto library and libcbor left out: text $(($1 + $5 + $9)) B" \
-			"(agent + libvouch: $(($1 + $5)) B) | uoscore-uedhoc publishes 41,156 B flash" \
-			"(EDHOC + OSCORE with tinycrypt and zcbor, nRF52840 Cortex-M4; not measured here)"
+		echo "  footprint, Cortex-M4 Thumb-2 -$opt (arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion);" \
+			"linked with --gc-sections from what main.c and coap.c call)"
 		[ -z "$failed_m4" ] || echo "    did not compile for the Cortex-M4 (left out):$failed_m4"
+		# shellcheck disable=SC2086
+		if ! arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -nostdlib -nostartfiles -Wl,--gc-sections \
+			-Wl,--unresolved-symbols=ignore-all -Wl,-e,sensor_start $roots -Wl,-Map,"$out/m4.map" \
+			"$out"/*.o -o "$out/m4.elf" 2>>"$tmp/m4.err"; then
+			echo "    the link failed: $(tail -n1 "$tmp/m4.err")"
+			continue
+		fi
+		# Input sections kept, by object group: "GROUP TEXT DATA BSS" (text = .text + .rodata).
+		sed -n '/^Linker script and memory map/,$p' "$out/m4.map" | awk '
+		function hex(s,  i, n) {
+			for (i = 3; i <= length(s); i++)
+				n = n * 16 + index("0123456789abcdef", tolower(substr(s, i, 1))) - 1
+			return n
+		}
+		/^ *\*/ { next }
+		$NF ~ /\.o$/ && $(NF - 1) ~ /^0x/ && $(NF - 2) ~ /^0x/ {
+			sec = NF >= 4 ? $1 : last
+			g = $NF
+			sub(/^.*\//, "", g)
+			sub(/-.*$/, "", g)
+			c = sec ~ /^\.(bss|COMMON)/ ? 3 : sec ~ /^\.data/ ? 2 : sec ~ /^\.(text|rodata)/ ? 1 : 0
+			if (c > 0)
+				v[g, c] += hex($(NF - 1))
+			next
+		}
+		NF == 1 { last = $1 }
+		END {
+			for (i = 1; i <= 3; i++) {
+				split("agent lib port", gs, " ")
+				printf "%s %d %d %d\n", gs[i], v[gs[i], 1], v[gs[i], 2], v[gs[i], 3]
+			}
+		}' >"$out/groups"
+		# shellcheck disable=SC2046
+		set -- $(awk '{ printf "%s %s %s ", $2, $3, $4 }' "$out/groups")
+		printf "    %-44s text %7d  data %6d  bss %7d\n" "the agent (core + se.c)" "$1" "$2" "$3"
+		printf "    %-44s text %7d  data %6d  bss %7d\n" "libvouch (the files listed above)" "$4" "$5" "$6"
+		printf "    %-44s text %7d  data %6d  bss %7d\n" "crypto port on PSA" "$7" "$8" "$9"
+		# shellcheck disable=SC2046,SC2086
+		before=$(size_sum arm-none-eabi-size $(ls "$out"/*.o))
+		echo "    own code, crypto library, libcbor and libc left out: text $(($1 + $4 + $7)) B" \
+			"(agent + libvouch: $(($1 + $4)) B; objects before the link: ${before%% *} B)"
+		echo "    | uoscore-uedhoc publishes 41,156 B flash for EDHOC + OSCORE with tinycrypt and" \
+			"zcbor included (nRF52840, Cortex-M4; not measured here)"
+		stack_bound "sensor_handle_authz_info sensor_handle_access" "$out"/*.ci 2>>"$tmp/m4.err" |
+			while read -r root bytes chain; do
+				echo "    stack bound, own frames only (static, worst path incl. refusals): $root $bytes B"
+				echo "      $chain"
+			done
 	done
+}
+
+# "TYPE: FLAGS" of a CMake build directory (RelWithDebInfo: -O2 -g -DNDEBUG).
+build_flags() {
+	t=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$1/CMakeCache.txt" 2>/dev/null)
+	u=$(echo "$t" | tr '[:lower:]' '[:upper:]')
+	echo "${t:-no type}: $(sed -n "s/^CMAKE_C_FLAGS_$u:STRING=//p" "$1/CMakeCache.txt" 2>/dev/null)"
 }
 
 sensor_profile() {
@@ -263,7 +387,7 @@ sensor_profile() {
 	rc=0
 	echo "== bench_sensor: instructions (valgrind) and footprint"
 	sensor_instructions "$prog" "$tmp" || rc=1
-	sensor_footprint_host "$build" "this build ($(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null), -O2 for RelWithDebInfo)" || rc=1
+	sensor_footprint_host "$build" "this build ($(build_flags "$build"))" || rc=1
 	cp "$tmp/lib.srcs" "$tmp/lib.srcs.main"
 	sensor_footprint_deps || rc=1
 	# The same agent built -Os (MinSizeRel) in a build directory of its own inside this one.
@@ -271,7 +395,7 @@ sensor_profile() {
 	src=$(cd "$(dirname "$0")/.." && pwd)
 	if { [ -f "$os/build.ninja" ] || cmake -S "$src" -B "$os" -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel \
 		>"$tmp/os-cmake.log" 2>&1; } && cmake --build "$os" --target vouch_sensor >"$tmp/os-build.log" 2>&1; then
-		sensor_footprint_host "$os" "-Os (MinSizeRel, $os)" || rc=1
+		sensor_footprint_host "$os" "$os ($(build_flags "$os"))" || rc=1
 	else
 		echo "  footprint -Os: the MinSizeRel build failed (see $os)"
 		rc=1

@@ -8,7 +8,7 @@ libssl-dev openssl libcbor-dev libjansson-dev libcmocka-dev libmbedtls-dev
 libp11-dev libp11-kit-dev softhsm2 libsqlite3-dev sqlite3 libevent-dev libcurl4-openssl-dev curl
 golang-cfssl iproute2
 libargon2-dev liboath-dev oathtool python3-cbor2 python3-cryptography tzdata opensc
-libcoap3-dev libcoap3-bin"
+libcoap3-dev libcoap3-bin valgrind"
 
 missing=""
 for p in $PKGS; do

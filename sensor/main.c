@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "sensor.h"
+#include "util.h"
 #include "vouch/log.h"
 
 #define SERVE_TICK_MS 500
@@ -165,6 +166,12 @@ int main(int argc, char **argv)
 	if (optind != argc || cfg.sdir == NULL || (listen == NULL && !reset) ||
 	    (cfg.zone != NULL && !name_ok(cfg.zone)) || (cfg.type != NULL && !name_ok(cfg.type))) {
 		usage();
+		return 2;
+	}
+	/* Room for the longest file name in it (docs/sensor.md, "The state directory"). */
+	if (strlen(cfg.sdir) > SENSOR_PATH_MAX - 64) {
+		fprintf(stderr, "vouch-sensor: --state: the path is longer than %d characters\n",
+		        SENSOR_PATH_MAX - 64);
 		return 2;
 	}
 	hardening();

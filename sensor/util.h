@@ -12,8 +12,10 @@
 
 #include "vouch/common.h"
 
-/* Paths in the state directory (PATH_MAX needs feature macros the headers cannot assume). */
-#define SENSOR_PATH_MAX 4096
+/* Paths in the state directory. Not PATH_MAX: a device's state lives at a short path, and every
+ * file write keeps two of these on the decision's stack (docs/bench-sensor.md); a longer
+ * --state is refused at start. */
+#define SENSOR_PATH_MAX 512
 
 /* dir + "/" + name into out; VOUCH_ERR_INVALID when it does not fit. */
 int sensor_path(char *out, size_t cap, const char *dir, const char *name);
