@@ -1143,16 +1143,38 @@ static int persistent_type(const psa_key_attributes_t *attr, enum vouch_key_type
 	psa_key_type_t t = psa_get_key_type(attr);
 	size_t bits = psa_get_key_bits(attr);
 
-	if (PSA_KEY_LIFETIME_IS_VOLATILE(psa_get_key_lifetime(attr)) ||
-	    (psa_get_key_usage_flags(attr) & (PSA_KEY_USAGE_EXPORT | PSA_KEY_USAGE_COPY)) != 0)
+	psa_key_attributes_t want = PSA_KEY_ATTRIBUTES_INIT;
+	enum vouch_key_type vt;
+
+	/* Exactly what vouch_key_generate_persistent() writes: the default location, the port's
+	 * algorithms and usages (so never EXPORT or COPY). */
+	if (psa_get_key_lifetime(attr) != PSA_KEY_LIFETIME_PERSISTENT)
 		return VOUCH_ERR_KEY;
 	if (t == PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1) && bits == 256)
-		*type = VOUCH_KEY_P256;
+		vt = VOUCH_KEY_P256;
 	else if (t == PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_MONTGOMERY) && bits == X25519_BITS)
-		*type = VOUCH_KEY_X25519;
+		vt = VOUCH_KEY_X25519;
 	else
 		return VOUCH_ERR_KEY;
+	(void)private_attributes(&want, vt);
+	if (psa_get_key_usage_flags(attr) != psa_get_key_usage_flags(&want) ||
+	    psa_get_key_algorithm(attr) != psa_get_key_algorithm(&want) ||
+	    psa_get_key_enrollment_algorithm(attr) != psa_get_key_enrollment_algorithm(&want))
+		return VOUCH_ERR_KEY;
+	*type = vt;
 	return VOUCH_OK;
+}
+
+/* The key material itself: its public half must come out (a record of the right type over
+ * short or invalid bytes is refused here, not at its first use). */
+static int persistent_material_ok(psa_key_id_t id)
+{
+	uint8_t pub[PSA_KEY_EXPORT_ECC_PUBLIC_KEY_MAX_SIZE(256)];
+	size_t len = 0;
+
+	return psa_export_public_key(id, pub, sizeof(pub), &len) == PSA_SUCCESS && len > 0
+	           ? VOUCH_OK
+	           : VOUCH_ERR_KEY;
 }
 
 int vouch_key_open_persistent(struct vouch_key *key, uint32_t id)
@@ -1175,6 +1197,8 @@ int vouch_key_open_persistent(struct vouch_key *key, uint32_t id)
 	}
 	rc = persistent_type(&attr, &type);
 	if (rc == VOUCH_OK)
+		rc = persistent_material_ok(id);
+	if (rc == VOUCH_OK)
 		key_set(key, type, id, VOUCH_KEY_F_PRIVATE | KEY_F_PERSISTENT);
 out_reset:
 	psa_reset_key_attributes(&attr);
@@ -1196,8 +1220,17 @@ int vouch_key_destroy_persistent(uint32_t id)
 	if (rc != VOUCH_OK)
 		return rc;
 	status = psa_destroy_key(id);
-	if (status == PSA_SUCCESS)
-		return VOUCH_OK;
+	if (status == PSA_SUCCESS) {
+		struct psa_storage_info_t info;
+
+		/* A record whose lifetime says volatile is "destroyed" from the cache only: its
+		 * file must go too, or the id stays taken and the device cannot start anew. */
+		if (psa_its_get_info(id, &info) == PSA_ERROR_DOES_NOT_EXIST)
+			return VOUCH_OK;
+		status = psa_its_remove(id);
+		return status == PSA_SUCCESS || status == PSA_ERROR_DOES_NOT_EXIST ? VOUCH_OK
+		                                                                  : VOUCH_ERR_IO;
+	}
 	rc = load_error(id, status);
 	if (rc != VOUCH_ERR_KEY)
 		return rc;
