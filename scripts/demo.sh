@@ -3,7 +3,8 @@
 # credentials as CWTs (issued, inspected, verified, refused when they should be), then a site's
 # PKI (scripts/demo-pki.sh: vouchd, EST with openssl + curl, CRL, OCSP, revocation), then trusted
 # people (scripts/demo-people.sh: policy, password + TOTP, the phone wallet, credentials,
-# explanations, revocation).
+# explanations, revocation), trusted sensors (scripts/demo-sensor.sh: commissioning, offline
+# decisions, decommissioning), and last the whole plant (vouch-plant, docs/plant.md).
 set -eu
 build="${1:-build}"
 vouch="$build/cli/vouch"
@@ -64,5 +65,8 @@ step "5. Interoperability: the signed CWT of RFC 8392 A.3, verified with the RFC
 "$here/scripts/demo-pki.sh" "$build"
 "$here/scripts/demo-people.sh" "$build"
 "$here/scripts/demo-sensor.sh" "$build"
+
+step "27. The whole plant: vouch-plant starts vouchd, sensors across the zones and people with phones, and plays the plant's day (docs/plant.md)"
+"$build/plant/vouch-plant" --sensors 6 --people 12 --seed 1
 
 printf '\ndemo: all steps behaved as expected\n'
