@@ -16,59 +16,39 @@
 
 #include "vouch/cwt.h"
 
+#include "bench_util.h"
+
 #define ROUNDS   7
 #define ROUND_NS 300000000ll /* 0.3 s per round and side */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 typedef int (*bench_fn)(void *arg);
 
 /* ops/s of fn over one round */
 static double rate(bench_fn fn, void *arg)
 {
-	double t0 = now_s(), t;
-	long n = 0;
+	double r;
 
-	do {
-		for (int i = 0; i < 16; i++) {
-			if (fn(arg) != 0) {
-				fprintf(stderr, "bench: operation failed\n");
-				exit(1);
-			}
-		}
-		n += 16;
-		t = now_s();
-	} while ((t - t0) * 1e9 < (double)ROUND_NS);
-	return (double)n / (t - t0);
+	if (bench_rate(fn, arg, (double)ROUND_NS / 1e9, 16, &r) != 0) {
+		fprintf(stderr, "bench: operation failed\n");
+		exit(1);
+	}
+	return r;
 }
 
-static void compare(const char *name, bench_fn fn, void *arg, const char *peer_name,
-		    bench_fn peer, void *peer_arg, double target)
+static void compare(const char *name, bench_fn fn, void *arg, const char *peer_name, bench_fn peer,
+                    void *peer_arg, double target)
 {
-	double mine[ROUNDS], theirs[ROUNDS], ratio;
+	double mine[ROUNDS], theirs[ROUNDS], m_mine, m_theirs, ratio;
 
 	for (int r = 0; r < ROUNDS; r++) {
 		theirs[r] = rate(peer, peer_arg);
 		mine[r] = rate(fn, arg);
 	}
-	qsort(mine, ROUNDS, sizeof(double), cmp_double);
-	qsort(theirs, ROUNDS, sizeof(double), cmp_double);
-	ratio = mine[ROUNDS / 2] / theirs[ROUNDS / 2];
+	m_mine = bench_median(mine, ROUNDS);
+	m_theirs = bench_median(theirs, ROUNDS);
+	ratio = m_mine / m_theirs;
 	printf("%-22s %9.0f ops/s | %-34s %9.0f ops/s | ratio %.3f (target >= %.2f) %s\n", name,
-	       mine[ROUNDS / 2], peer_name, theirs[ROUNDS / 2], ratio, target,
-	       ratio >= target ? "ok" : "BELOW TARGET");
+	       m_mine, peer_name, m_theirs, ratio, target, ratio >= target ? "ok" : "BELOW TARGET");
 }
 
 /* ---- the raw peer: OpenSSL EVP ECDSA P-256 with SHA-256 over a message of the same size ---- */
@@ -87,7 +67,7 @@ static int raw_sign(void *arg)
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t len = sizeof(r->sig);
 	int ok = ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, r->pkey) == 1 &&
-		 EVP_DigestSign(ctx, r->sig, &len, r->msg, r->msg_len) == 1;
+	         EVP_DigestSign(ctx, r->sig, &len, r->msg, r->msg_len) == 1;
 
 	EVP_MD_CTX_free(ctx);
 	r->sig_len = len;
@@ -99,7 +79,7 @@ static int raw_verify(void *arg)
 	struct raw *r = arg;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok = ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, r->pkey) == 1 &&
-		 EVP_DigestVerify(ctx, r->sig, r->sig_len, r->msg, r->msg_len) == 1;
+	         EVP_DigestVerify(ctx, r->sig, r->sig_len, r->msg, r->msg_len) == 1;
 
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -1;
@@ -121,7 +101,7 @@ static int sign1_create(void *arg)
 {
 	struct mine *m = arg;
 	return vouch_cose_sign1_create(&m->key, NULL, m->claims, m->claims_len, NULL, 0, true,
-				       false, m->out, sizeof(m->out), &m->out_len);
+	                               false, m->out, sizeof(m->out), &m->out_len);
 }
 
 static int sign1_verify(void *arg)
@@ -174,7 +154,7 @@ int main(void)
 	vouch_cbor_write_int(&w, -3);
 	vouch_cbor_write_bstr(&w, point + 33, 32);
 	c.present = VOUCH_CWT_HAS_ISS | VOUCH_CWT_HAS_SUB | VOUCH_CWT_HAS_AUD | VOUCH_CWT_HAS_EXP |
-		    VOUCH_CWT_HAS_NBF | VOUCH_CWT_HAS_IAT | VOUCH_CWT_HAS_CTI | VOUCH_CWT_HAS_CNF;
+	            VOUCH_CWT_HAS_NBF | VOUCH_CWT_HAS_IAT | VOUCH_CWT_HAS_CTI | VOUCH_CWT_HAS_CNF;
 	c.iss = "vouch-issuer", c.iss_len = strlen(c.iss);
 	c.sub = "alice", c.sub_len = 5;
 	c.aud = "plant-1", c.aud_len = 7;
@@ -205,14 +185,15 @@ int main(void)
 
 	printf("vouch bench: COSE / CWT vs raw ECDSA P-256 (crypto back-end %s, %s)\n",
 	       vouch_crypto_backend(), OpenSSL_version(OPENSSL_VERSION));
-	printf("median of %d alternating rounds of %.1f s; ratio = vouch / raw (1.0 = no overhead)\n",
-	       ROUNDS, (double)ROUND_NS / 1e9);
+	printf(
+	    "median of %d alternating rounds of %.1f s; ratio = vouch / raw (1.0 = no overhead)\n",
+	    ROUNDS, (double)ROUND_NS / 1e9);
 	compare("COSE_Sign1 create", sign1_create, &m, "raw ECDSA P-256 sign (OpenSSL EVP)",
-		raw_sign, &r, 0.90);
+	        raw_sign, &r, 0.90);
 	compare("COSE_Sign1 verify", sign1_verify, &m, "raw ECDSA P-256 verify (OpenSSL EVP)",
-		raw_verify, &r, 0.90);
+	        raw_verify, &r, 0.90);
 	compare("CWT verify+validate", cwt_validate, &m, "raw ECDSA P-256 verify (OpenSSL EVP)",
-		raw_verify, &r, 0.90);
+	        raw_verify, &r, 0.90);
 
 	EVP_PKEY_free(r.pkey);
 	vouch_key_clear(&m.key);

@@ -29,6 +29,8 @@
 #include "vouch/p11.h"
 #include "vouch/tz.h"
 
+#include "bench_util.h"
+
 #define ROUNDS  5
 #define ROUND_S 0.6
 #define ROLES   10
@@ -36,21 +38,6 @@
 #define TARGET  0.60
 
 static char dir[64] = "/tmp/vouch-bench-cred-XXXXXX";
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -75,18 +62,12 @@ typedef int (*bench_fn)(void *arg);
 
 static double rate(bench_fn fn, void *arg, double seconds)
 {
-	double t0 = now_s(), t;
-	long n = 0;
+	double r;
+	int rc = bench_rate(fn, arg, seconds, 1, &r);
 
-	do {
-		int rc = fn(arg);
-
-		if (rc != 0)
-			die("operation", rc);
-		n++;
-		t = now_s();
-	} while (t - t0 < seconds);
-	return (double)n / (t - t0);
+	if (rc != 0)
+		die("operation", rc);
+	return r;
 }
 
 struct ctx {
@@ -331,11 +312,11 @@ int main(int argc, char **argv)
 	struct vouch_p11 *p11 = NULL;
 	char pin[128], so_pin[128], db[128];
 	double mine[ROUNDS], token[ROUNDS], bare[ROUNDS], compile[ROUNDS], other[ROUNDS];
-	double compile_o[ROUNDS], signed_only[ROUNDS], loadavg = 0;
+	double compile_o[ROUNDS], signed_only[ROUNDS], loadavg;
+	double m_mine, m_token, m_bare, m_compile, m_other, m_compile_o, m_signed_only;
 	char err[VOUCH_DIR_ERR_MAX];
 	double round_s = getenv("BENCH_QUICK") != NULL ? 0.15 : ROUND_S;
 	uint8_t id = 0x10;
-	FILE *f;
 	int rc;
 
 	(void)argc;
@@ -365,16 +346,11 @@ int main(int argc, char **argv)
 		die("timezone", rc);
 	load_directory(c);
 	memset(c->msg, 0x5a, sizeof(c->msg));
-	if ((rc = vouch_dir_compile_user(c->store, "bench-user", c->tz, (int64_t)time(NULL), &c->pre,
-	                                 err)) != VOUCH_OK)
+	if ((rc = vouch_dir_compile_user(c->store, "bench-user", c->tz, (int64_t)time(NULL),
+	                                 &c->pre, err)) != VOUCH_OK)
 		die("compile", rc);
 
-	f = fopen("/proc/loadavg", "r");
-	if (f != NULL) {
-		if (fscanf(f, "%lf", &loadavg) != 1)
-			loadavg = 0;
-		fclose(f);
-	}
+	loadavg = bench_loadavg(NULL, 0);
 	printf("bench_cred: credentials issued (compile %d roles x %d grants + sign in the token), "
 	       "load average %.2f\n",
 	       ROLES, GRANTS, loadavg);
@@ -392,33 +368,28 @@ int main(int argc, char **argv)
 		compile_o[r] = rate(compile_other, c, round_s / 2);
 		signed_only[r] = rate(issue_precompiled, c, round_s / 2);
 	}
-	qsort(mine, ROUNDS, sizeof(double), cmp_double);
-	qsort(token, ROUNDS, sizeof(double), cmp_double);
-	qsort(bare, ROUNDS, sizeof(double), cmp_double);
-	qsort(compile, ROUNDS, sizeof(double), cmp_double);
-	qsort(other, ROUNDS, sizeof(double), cmp_double);
-	qsort(compile_o, ROUNDS, sizeof(double), cmp_double);
-	qsort(signed_only, ROUNDS, sizeof(double), cmp_double);
+	m_mine = bench_median(mine, ROUNDS);
+	m_token = bench_median(token, ROUNDS);
+	m_bare = bench_median(bare, ROUNDS);
+	m_compile = bench_median(compile, ROUNDS);
+	m_other = bench_median(other, ROUNDS);
+	m_compile_o = bench_median(compile_o, ROUNDS);
+	m_signed_only = bench_median(signed_only, ROUNDS);
 	printf("  credentials      %8.0f /s  (credential %zu bytes, permissions %zu bytes)\n",
-	       mine[ROUNDS / 2], c->out_len, c->perm_len);
-	printf("  token raw sign   %8.0f /s  (ECDSA P-256 through PKCS#11, same key)\n",
-	       token[ROUNDS / 2]);
-	printf("  bare sign        %8.0f /s  (OpenSSL in memory: the machine's limit)\n",
-	       bare[ROUNDS / 2]);
+	       m_mine, c->out_len, c->perm_len);
+	printf("  token raw sign   %8.0f /s  (ECDSA P-256 through PKCS#11, same key)\n", m_token);
+	printf("  bare sign        %8.0f /s  (OpenSSL in memory: the machine's limit)\n", m_bare);
 	printf("  where the time goes: compile alone %.0f /s (%.0f us), CWT + token sign %.0f us, "
 	       "token sign %.0f us\n",
-	       compile[ROUNDS / 2], 1e6 / compile[ROUNDS / 2], 1e6 / signed_only[ROUNDS / 2],
-	       1e6 / token[ROUNDS / 2]);
-	printf("  credentials / token raw sign: ratio %.3f (target >= %.2f) %s\n",
-	       mine[ROUNDS / 2] / token[ROUNDS / 2], TARGET,
-	       mine[ROUNDS / 2] / token[ROUNDS / 2] >= TARGET ? "ok" : "NOT MET");
+	       m_compile, 1e6 / m_compile, 1e6 / m_signed_only, 1e6 / m_token);
+	printf("  credentials / token raw sign: ratio %.3f (target >= %.2f) %s\n", m_mine / m_token,
+	       TARGET, m_mine / m_token >= TARGET ? "ok" : "NOT MET");
 	printf("  credentials / bare sign:      ratio %.3f (for scale: SoftHSM2's own cost is in "
 	       "it)\n",
-	       mine[ROUNDS / 2] / bare[ROUNDS / 2]);
+	       m_mine / m_bare);
 	printf("  each for another user %5.0f /s  (their first compile, %.0f us: ratio %.3f to the "
 	       "token's raw sign)\n",
-	       other[ROUNDS / 2], 1e6 / compile_o[ROUNDS / 2],
-	       other[ROUNDS / 2] / token[ROUNDS / 2]);
+	       m_other, 1e6 / m_compile_o, m_other / m_token);
 	vouch_dir_compiled_clear(&c->pre);
 	vouch_store_close(c->store);
 	vouch_key_clear(&c->issuer);

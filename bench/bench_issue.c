@@ -32,6 +32,8 @@
 #include "vouch/log.h"
 #include "vouch/p11.h"
 
+#include "bench_util.h"
+
 #define ROUNDS        5
 #define ROUND_SECONDS 2.0 /* vouch's side of a round */
 #define SPEED_SECONDS 2   /* `openssl speed -seconds` */
@@ -62,26 +64,6 @@ struct worker {
 };
 
 static atomic_bool stop_flag;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* ---- the site: a temp dir with its own SoftHSM2 token and a fresh CA hierarchy ---- */
 
@@ -197,7 +179,7 @@ static double issue_rate(struct site *s, int n, double seconds)
 	int started = 0, failed = 0;
 
 	atomic_store(&stop_flag, false);
-	t0 = now_s();
+	t0 = bench_now();
 	for (int i = 0; i < n; i++) {
 		w[i] = (struct worker){.site = s, .first = (unsigned)(i * NCSR / n)};
 		if (pthread_create(&w[i].thread, NULL, worker_run, &w[i]) != 0)
@@ -216,7 +198,7 @@ static double issue_rate(struct site *s, int n, double seconds)
 			failed = 1;
 		}
 	}
-	t1 = now_s();
+	t1 = bench_now();
 	if (started != n || failed)
 		return -1;
 	return (double)total / (t1 - t0);
@@ -224,25 +206,8 @@ static double issue_rate(struct site *s, int n, double seconds)
 
 /* ---- where the time goes: the two operations alone, 1 thread ---- */
 
-typedef int (*op_fn)(struct site *s, void *arg);
-
-static double op_rate(op_fn fn, struct site *s, void *arg, double seconds)
-{
-	double t0 = now_s(), t;
-	long n = 0;
-
-	do {
-		for (int i = 0; i < 16; i++)
-			if (fn(s, arg) != VOUCH_OK)
-				return -1;
-		n += 16;
-		t = now_s();
-	} while (t - t0 < seconds);
-	return (double)n / (t - t0);
-}
-
 /* One signature by the issuing key in the token, over a certificate-sized message. */
-static int op_sign(struct site *s, void *arg)
+static int op_sign(void *arg)
 {
 	static const uint8_t tbs[400] = {0x30};
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -252,7 +217,6 @@ static int op_sign(struct site *s, void *arg)
 	         EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, vouch_p11_key_evp(arg)) == 1 &&
 	         EVP_DigestSign(ctx, sig, &len, tbs, sizeof(tbs)) == 1;
 
-	(void)s;
 	EVP_MD_CTX_free(ctx);
 	return ok ? VOUCH_OK : VOUCH_ERR_CRYPTO;
 }
@@ -270,9 +234,9 @@ static int breakdown(struct site *s, double issue_1t, const struct speed *bare, 
 		fprintf(stderr, "bench_issue: the issuing key: %s\n", vouch_strerror(rc));
 		return rc;
 	}
-	sign = op_rate(op_sign, s, &key, seconds);
+	rc = bench_rate(op_sign, &key, seconds, 16, &sign);
 	vouch_key_clear(&key);
-	if (sign <= 0) {
+	if (rc != 0 || sign <= 0) {
 		fprintf(stderr, "bench_issue: the token signature measurement failed\n");
 		return VOUCH_ERR_CRYPTO;
 	}
@@ -409,11 +373,16 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	med1 = (struct speed){median(sign1, rounds), median(ver1, rounds), median(lim1, rounds)};
-	med2 = (struct speed){median(sign2, rounds), median(ver2, rounds), median(lim2, rounds)};
-	report(1, median(mine1, rounds), &med1, "openssl speed (1 process)");
-	report(2, median(mine2, rounds), &med2, "openssl speed -multi 2");
-	if (breakdown(&s, median(mine1, rounds), &med1, quick ? 0.3 : 1.0) != VOUCH_OK)
+	med1 =
+	    (struct speed){bench_median(sign1, (size_t)rounds), bench_median(ver1, (size_t)rounds),
+	                   bench_median(lim1, (size_t)rounds)};
+	med2 =
+	    (struct speed){bench_median(sign2, (size_t)rounds), bench_median(ver2, (size_t)rounds),
+	                   bench_median(lim2, (size_t)rounds)};
+	report(1, bench_median(mine1, (size_t)rounds), &med1, "openssl speed (1 process)");
+	report(2, bench_median(mine2, (size_t)rounds), &med2, "openssl speed -multi 2");
+	if (breakdown(&s, bench_median(mine1, (size_t)rounds), &med1, quick ? 0.3 : 1.0) !=
+	    VOUCH_OK)
 		goto out;
 	rc = 0;
 out:

@@ -18,10 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "vouch/crypto.h"
 #include "vouch/policy.h"
+
+#include "bench_util.h"
 
 #define ROUNDS      7
 #define ROUND_S     0.3 /* per side and round */
@@ -176,46 +177,18 @@ static void make_plant(struct plant *pl)
 
 /* ---- timing ---- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return v[n / 2];
-}
-
 typedef int (*bench_fn)(void *arg);
 
 /* ops/s of fn over one round of seconds */
 static double rate(bench_fn fn, void *arg, double seconds)
 {
-	double t0 = now_s(), t;
-	long n = 0;
+	double r;
 
-	do {
-		for (int i = 0; i < 16; i++) {
-			if (fn(arg) != 0) {
-				fprintf(stderr, "bench_policy: operation failed\n");
-				exit(1);
-			}
-		}
-		n += 16;
-		t = now_s();
-	} while (t - t0 < seconds);
-	return (double)n / (t - t0);
+	if (bench_rate(fn, arg, seconds, 16, &r) != 0) {
+		fprintf(stderr, "bench_policy: operation failed\n");
+		exit(1);
+	}
+	return r;
 }
 
 struct ctx {
@@ -340,24 +313,12 @@ int main(void)
 	double round_s = quick ? 0.05 : ROUND_S;
 	double dec[ROUNDS], ver[ROUNDS], vi[ROUNDS], ex[ROUNDS];
 	double m_dec, m_ver, m_vi, m_ex;
-	char load[64] = "unknown";
-	FILE *f;
+	char load[64];
 	struct vouch_policy_set set;
 	size_t perm_len;
 	int rc;
 
-	f = fopen("/proc/loadavg", "r");
-	if (f != NULL) {
-		if (fgets(load, sizeof(load), f) != NULL) {
-			/* the first three fields */
-			char *p = load;
-			for (int sp = 0; *p != '\0'; p++)
-				if (*p == ' ' && ++sp == 3)
-					break;
-			*p = '\0';
-		}
-		fclose(f);
-	}
+	bench_loadavg(load, sizeof(load));
 
 	make_zones();
 	make_grants(&g);
@@ -404,10 +365,10 @@ int main(void)
 			}
 		}
 	}
-	m_dec = median(dec, rounds);
-	m_ver = median(ver, rounds);
-	m_vi = median(vi, rounds);
-	m_ex = median(ex, rounds);
+	m_dec = bench_median(dec, (size_t)rounds);
+	m_ver = bench_median(ver, (size_t)rounds);
+	m_vi = bench_median(vi, (size_t)rounds);
+	m_ex = bench_median(ex, (size_t)rounds);
 
 	printf("  decide            %9.0f decisions/s (%6.2f us) | vouch_verify ES256 %7.0f "
 	       "verifies/s "

@@ -36,8 +36,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/vfs.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "site.h"
 #include "vouch/log.h"
 #ifdef BENCH_SENSOR_PSA
@@ -408,43 +408,17 @@ static const char *backend_version(void)
 
 /* ---- timing ---- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return v[n / 2];
-}
-
 /* ops/s of fn over one round of seconds (each op is a signature or more: time is read every
  * op) */
 static double rate(const char *what, bench_fn fn, void *arg, double seconds)
 {
-	double t0 = now_s(), t;
-	long n = 0;
+	double r;
 
-	do {
-		if (fn(arg) != 0) {
-			fprintf(stderr, "bench_sensor: %s failed\n", what);
-			exit(1);
-		}
-		n++;
-		t = now_s();
-	} while (t - t0 < seconds);
-	return (double)n / (t - t0);
+	if (bench_rate(fn, arg, seconds, 1, &r) != 0) {
+		fprintf(stderr, "bench_sensor: %s failed\n", what);
+		exit(1);
+	}
+	return r;
 }
 
 /* ---- stack and heap of one operation ---- */
@@ -505,24 +479,6 @@ static struct heap_count heap_of(bench_fn fn, void *arg)
 
 /* ---- main ---- */
 
-static void load_average(char *out_, size_t cap)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	snprintf(out_, cap, "unknown");
-	if (f == NULL)
-		return;
-	if (fgets(out_, (int)cap, f) != NULL) {
-		char *p = out_;
-
-		for (int sp = 0; *p != '\0'; p++)
-			if (*p == ' ' && ++sp == 3)
-				break;
-		*p = '\0';
-	}
-	fclose(f);
-}
-
 static int once(long n)
 {
 	setup(false);
@@ -559,7 +515,7 @@ int main(int argc, char **argv)
 	if (argc != 1)
 		goto usage;
 
-	load_average(load, sizeof(load));
+	bench_loadavg(load, sizeof(load));
 	setup(true);
 	peer_up(&peer);
 	printf("vouch bench: sensor offline decisions (crypto back-end %s, %s)\n",
@@ -603,7 +559,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int k = 0; k < N_SIDES; k++)
-		m[k] = median(v[k], rounds);
+		m[k] = bench_median(v[k], (size_t)rounds);
 	t_vs = 1.0 / m[S_VERIFY] + 1.0 / m[S_SIGN];
 
 	printf("  decision     %8.0f decisions/s (%7.1f us) | %s: verify %7.0f/s (%6.1f us), sign "

@@ -43,6 +43,8 @@
 #include "vouch/crypto.h"
 #include "vouch/log.h"
 
+#include "bench_util.h"
+
 #define NCSR          256
 #define MAX_CLIENTS   64
 #define MAX_ROUNDS    15
@@ -51,29 +53,6 @@
 #define EST_PATH      "/.well-known/est/simpleenroll"
 #define CFSSL_PATH    "/api/v1/cfssl/sign"
 #define EST_TARGET    5.0
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* Sorts v. */
-static double median(double *v, size_t n)
-{
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* The p-th percentile (nearest rank) of a sorted array. */
 static double percentile(const double *sorted, size_t n, double p)
@@ -424,7 +403,7 @@ static int client_start(struct load *ld, struct side *s, struct client *c, size_
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, csr->cfssl_body);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(csr->cfssl_body));
 	}
-	c->t0 = now_s();
+	c->t0 = bench_now();
 	return VOUCH_OK;
 }
 
@@ -458,7 +437,7 @@ static double run_round(struct load *ld, struct side *s)
 		return -1;
 	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)ld->clients);
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)ld->clients);
-	t0 = t_last = now_s();
+	t0 = t_last = bench_now();
 	t_end = t0 + ld->seconds;
 	for (n = 0; n < ld->clients; n++) {
 		cl[n].easy = curl_easy_init();
@@ -477,7 +456,7 @@ static double run_round(struct load *ld, struct side *s)
 			struct client *c = NULL;
 			long code = 0;
 			char *ct = NULL;
-			double t = now_s();
+			double t = bench_now();
 
 			if (m->msg != CURLMSG_DONE)
 				continue;
@@ -554,10 +533,10 @@ static void side_report(struct side *s, int rounds, double *rate_out)
 {
 	double p50, p99;
 
-	qsort(s->lat, s->nlat, sizeof(double), cmp_double);
+	bench_sort(s->lat, s->nlat);
 	p50 = percentile(s->lat, s->nlat, 50);
 	p99 = percentile(s->lat, s->nlat, 99);
-	*rate_out = median(s->rate, (size_t)rounds);
+	*rate_out = bench_median(s->rate, (size_t)rounds);
 	printf("  %-34s %7.0f certs/s  latency p50 %6.2f ms  p99 %6.2f ms  (%zu requests)\n",
 	       s->name, *rate_out, p50, p99, s->nlat);
 }
@@ -704,7 +683,7 @@ static int cmd_compare(int argc, char **argv)
 		       no_cfssl, EST_TARGET);
 	}
 	if (nraw > 0) {
-		raw_rate = median(raw, (size_t)nraw);
+		raw_rate = bench_median(raw, (size_t)nraw);
 		printf("  EST / raw issuance (bench_issue, 1 thread, %.0f certs/s in the same "
 		       "rounds): "
 		       "ratio %.3f\n",

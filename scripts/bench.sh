@@ -394,7 +394,7 @@ sensor_profile() {
 	echo "== bench_sensor: instructions (valgrind) and footprint"
 	sensor_instructions "$prog" "$tmp" || rc=1
 	sensor_footprint_host "$build" "this build ($(build_flags "$build"))" || rc=1
-	cp "$tmp/lib.srcs" "$tmp/lib.srcs.main"
+	[ ! -f "$tmp/lib.srcs" ] || cp "$tmp/lib.srcs" "$tmp/lib.srcs.main"
 	sensor_footprint_deps || rc=1
 	# The same agent built -Os (MinSizeRel) in a build directory of its own inside this one.
 	os="$build/bench/sensor-Os"
