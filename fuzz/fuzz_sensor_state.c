@@ -6,7 +6,9 @@
  * Invariants:
  *   - the answer is VOUCH_OK or one of the errors state.h documents for a bad file
  *     (VOUCH_ERR_STORE_CORRUPT, VOUCH_ERR_UNSUPPORTED, VOUCH_ERR_CBOR_*), never a crash or a leak;
- *   - reading the file and decoding the same bytes from memory agree (answer and state);
+ *   - a file whose CRC-32 trailer does not hold is VOUCH_ERR_STORE_CORRUPT; otherwise reading
+ *     the file and decoding its CBOR part from memory agree (answer and state); each input is
+ *     also tried with its CRC made right, so that mutations reach the decoder;
  *   - a refused file leaves a fresh state (sequence numbers from 1), nothing half-loaded;
  *   - a state that loads has every field within the bounds of state.h: required texts non-empty
  *     and NUL-terminated inside their arrays, lengths within their arrays, provisioned fields
@@ -26,6 +28,7 @@
 #include "fuzz_files.h"
 #include "sensor.h"
 #include "state.h"
+#include "util.h"
 #include "vouch/log.h"
 #include "vouch/tz.h"
 
@@ -144,29 +147,45 @@ static void agent_decoders(void)
 	vouch_key_init(&agent.firmware);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void put_be32(uint8_t *p, uint32_t v)
 {
-	static bool ready;
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* The file's CRC-32 trailer holds (sensor/state.c: the CBOR state, then its CRC, big-endian). */
+static bool crc_ok(const uint8_t *data, size_t size)
+{
+	uint8_t want[4];
+
+	if (size < 4)
+		return false;
+	put_be32(want, sensor_crc32(0, data, size - 4));
+	return memcmp(want, data + size - 4, 4) == 0;
+}
+
+/* One whole file through sensor_state_load(); returns whether it loaded. */
+static bool check_file(const uint8_t *data, size_t size)
+{
 	size_t file_len = 0, enc_len = 0;
 	int rc, rc_mem;
 
-	if (!ready) {
-		setup();
-		ready = true;
-	}
 	fuzz_file_put(dir, SENSOR_STATE_FILE, data, size);
 	rc = sensor_state_load(dir, &st, scratch, sizeof(scratch));
 	FUZZ_CHECK(rc == VOUCH_OK || documented_error(rc));
-	if (size <= sizeof(scratch)) {
-		rc_mem = sensor_state_decode(data, size, &st_mem);
+	if (size <= sizeof(scratch) && crc_ok(data, size)) {
+		rc_mem = sensor_state_decode(data, size - 4, &st_mem);
 		FUZZ_CHECK(rc_mem == rc);
 		FUZZ_CHECK(state_equal(&st, &st_mem));
 	} else {
+		/* Too large, or a CRC that does not hold: refused before any decoding. */
 		FUZZ_CHECK(rc == VOUCH_ERR_STORE_CORRUPT);
 	}
 	if (rc != VOUCH_OK) {
 		FUZZ_CHECK(state_equal(&st, &fresh));
-		return 0;
+		return false;
 	}
 	FUZZ_CHECK(bounds_ok(&st));
 
@@ -176,8 +195,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(state_equal(&st, &st_again));
 	FUZZ_CHECK(fuzz_file_get(dir, SENSOR_STATE_FILE, file, sizeof(file), &file_len));
 	FUZZ_CHECK(sensor_state_encode(&st_again, enc, sizeof(enc), &enc_len) == VOUCH_OK);
-	FUZZ_CHECK(bytes_equal(file, file_len, enc, enc_len));
+	FUZZ_CHECK(file_len == enc_len + 4 && bytes_equal(file, enc_len, enc, enc_len) &&
+	           crc_ok(file, file_len));
+	return true;
+}
 
-	agent_decoders();
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static bool ready;
+	static uint8_t framed[SENSOR_STATE_MAX + 4];
+
+	if (!ready) {
+		setup();
+		ready = true;
+	}
+	/* As it is; then, so that mutations reach the decoder behind the CRC, with its CRC made
+	 * right (the input taken as the CBOR part). */
+	if (check_file(data, size))
+		agent_decoders();
+	if (size + 4 <= sizeof(framed) && !crc_ok(data, size)) {
+		memcpy(framed, data, size);
+		put_be32(framed + size, sensor_crc32(0, data, size));
+		if (check_file(framed, size + 4))
+			agent_decoders();
+	}
 	return 0;
 }

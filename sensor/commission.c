@@ -23,11 +23,11 @@
 #include "vouch/tz.h"
 
 #define BUNDLE_VERSION 1
-#define BUNDLE_KEYS    14
+#define BUNDLE_KEYS    16
 #define CSR_MAX        1024
 
 struct bundle {
-	const char *text[BUNDLE_KEYS + 1]; /* by key: 2, 3, 4, 5, 11, 12, 13 */
+	const char *text[BUNDLE_KEYS + 1]; /* by key: 2, 3, 4, 5, 11, 12, 13, 15 */
 	size_t text_len[BUNDLE_KEYS + 1];
 	const uint8_t *bytes[BUNDLE_KEYS + 1]; /* by key: 6, 8, 9, 10 */
 	size_t bytes_len[BUNDLE_KEYS + 1];
@@ -35,6 +35,9 @@ struct bundle {
 	size_t ca_len[SENSOR_CA_MAX];
 	size_t n_ca;
 	int64_t issued_at;
+	const char *tag[SENSOR_TAGS_MAX]; /* key 16 */
+	size_t tag_len[SENSOR_TAGS_MAX];
+	size_t n_tags;
 };
 
 static int bundle_read_value(struct vouch_cbor_reader *r, uint64_t key, struct bundle *b)
@@ -54,6 +57,7 @@ static int bundle_read_value(struct vouch_cbor_reader *r, uint64_t key, struct b
 	case 11:
 	case 12:
 	case 13:
+	case 15:
 		return vouch_cbor_read_tstr(r, &b->text[key], &b->text_len[key]);
 	case 6:
 	case 8:
@@ -72,6 +76,16 @@ static int bundle_read_value(struct vouch_cbor_reader *r, uint64_t key, struct b
 		return VOUCH_OK;
 	case 14:
 		return vouch_cbor_read_int(r, &b->issued_at);
+	case 16:
+		if (vouch_cbor_read_array(r, &n) != VOUCH_OK)
+			return VOUCH_ERR_CBOR_TYPE;
+		if (n > SENSOR_TAGS_MAX)
+			return VOUCH_ERR_CBOR_LIMIT;
+		for (size_t i = 0; i < n; i++)
+			if (vouch_cbor_read_tstr(r, &b->tag[i], &b->tag_len[i]) != VOUCH_OK)
+				return VOUCH_ERR_CBOR_TYPE;
+		b->n_tags = n;
+		return VOUCH_OK;
 	default:
 		return VOUCH_ERR_CBOR_TYPE;
 	}
@@ -130,12 +144,16 @@ static int state_fill(struct sensor_state *st, const struct bundle *b)
 	    {st->iss, sizeof(st->iss), 11},
 	    {st->aud, sizeof(st->aud), 12},
 	    {st->installer, sizeof(st->installer), 13},
+	    {st->resource, sizeof(st->resource), 15},
 	};
 	int rc = VOUCH_OK;
 
 	for (size_t i = 0; i < VOUCH_ARRAY_LEN(texts) && rc == VOUCH_OK; i++)
 		rc = sensor_text_copy(texts[i].dst, texts[i].cap, b->text[texts[i].key],
 		                      b->text_len[texts[i].key]);
+	for (size_t i = 0; i < b->n_tags && rc == VOUCH_OK; i++)
+		rc = sensor_text_copy(st->tags[i], sizeof(st->tags[i]), b->tag[i], b->tag_len[i]);
+	st->n_tags = b->n_tags;
 	if (rc == VOUCH_OK)
 		rc = copy_bytes(st->cert, sizeof(st->cert), &st->cert_len, b->bytes[6],
 		                b->bytes_len[6]);
@@ -269,8 +287,9 @@ int sensor_commission_install(struct vouch_sensor *s, const uint8_t *sealed, siz
 		vouch_log(VOUCH_LOG_WARN, "sensor.commission.config", "zone", s->st.zone, "type",
 		          s->st.type, "was_zone", zone, "was_type", type, NULL);
 	sensor_readings_set_type(&s->rd, s->st.type);
-	vouch_log(VOUCH_LOG_INFO, "sensor.commissioned", "device", s->st.device_id, "zone",
-	          s->st.zone, "type", s->st.type, "installer", s->st.installer, NULL);
+	vouch_log(VOUCH_LOG_INFO, "sensor.commissioned", "device", s->st.device_id, "resource",
+	          s->st.resource, "zone", s->st.zone, "type", s->st.type, "installer",
+	          s->st.installer, NULL);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = "commission";
 	ev.who = s->st.installer;

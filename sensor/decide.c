@@ -6,10 +6,11 @@
  * bundle (iss and aud of the bundle, nbf / exp on the sensor's clock), when its cnf is the key
  * the phone proved in this session's EDHOC (a copied credential has no proof of possession), and
  * when the held revocation list does not name it. /access then runs the policy evaluator on the
- * sensor as the resource, with the person standing at it (their zone is the sensor's) and the
- * sensor's own readings. A stale revocation list puts the sensor in its stricter mode: `read` and
- * `enter` still decide by policy, every other action is denied. Every decision, and every
- * refused credential, becomes a signed access event in the durable queue.
+ * sensor as the resource (the directory resource of its bundle: id, type, zone, tags), with the
+ * person standing at it (their zone is the sensor's) and the sensor's own readings. A stale
+ * revocation list puts the sensor in its stricter mode: `read` and `enter` still decide by policy,
+ * every other action is denied. Every decision, and every refused credential, becomes a signed
+ * access event in the durable queue.
  *
  * Nothing here allocates: the credential lives in the session, the rest on the stack.
  */
@@ -128,6 +129,7 @@ int sensor_decide(struct vouch_sensor *s, struct sensor_session *sess, uint32_t 
                   bool *granted, char *reason, size_t cap)
 {
 	const struct vouch_cwt_claims *c = &sess->cred.claims;
+	const char *tags[SENSOR_TAGS_MAX];
 	struct vouch_policy_resource res;
 	struct vouch_policy_request req;
 	struct vouch_policy_decision d;
@@ -161,10 +163,16 @@ int sensor_decide(struct vouch_sensor *s, struct sensor_session *sess, uint32_t 
 		return VOUCH_OK;
 	}
 	sensor_readings_refresh(&s->rd);
+	/* The sensor decides as the directory resource it was commissioned as (its bundle): a
+	 * grant naming that resource's id or tags applies here, not only one on type and zone. */
+	for (size_t i = 0; i < s->st.n_tags && i < SENSOR_TAGS_MAX; i++)
+		tags[i] = s->st.tags[i];
 	memset(&res, 0, sizeof(res));
-	res.id = s->st.device_id;
+	res.id = s->st.resource[0] != '\0' ? s->st.resource : s->st.device_id;
 	res.type = s->st.type;
 	res.zone = s->st.zone;
+	res.tags = s->st.n_tags > 0 ? tags : NULL;
+	res.n_tags = s->st.n_tags <= SENSOR_TAGS_MAX ? s->st.n_tags : SENSOR_TAGS_MAX;
 	memset(&req, 0, sizeof(req));
 	req.resource = &res;
 	req.action = action;

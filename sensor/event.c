@@ -21,10 +21,14 @@ static int event_encode(const struct vouch_sensor *s, const struct sensor_event 
 {
 	struct vouch_cbor_writer w;
 	const char *device = s->st.provisioned ? s->st.device_id : SENSOR_UNPROVISIONED;
+	/* The resource it was commissioned as, when that is not just the device itself: the
+	 * device id stays the identity (the key that signs), the resource is what it decided as. */
+	bool bound = s->st.provisioned && s->st.resource[0] != '\0' &&
+	             strcmp(s->st.resource, s->st.device_id) != 0;
 	size_t n = 5, reason_len = 0;
 
-	n += (ev->subject != NULL) + (ev->cti != NULL) + (ev->action != NULL) + ev->has_granted +
-	     (ev->reason != NULL) + ev->has_rl_version + (ev->who != NULL);
+	n += bound + (ev->subject != NULL) + (ev->cti != NULL) + (ev->action != NULL) +
+	     ev->has_granted + (ev->reason != NULL) + ev->has_rl_version + (ev->who != NULL);
 	if (ev->reason != NULL) {
 		reason_len = strlen(ev->reason);
 		if (reason_len > SENSOR_REASON_MAX)
@@ -69,6 +73,10 @@ static int event_encode(const struct vouch_sensor *s, const struct sensor_event 
 	if (ev->who != NULL) {
 		vouch_cbor_write_uint(&w, 12);
 		vouch_cbor_write_tstr(&w, ev->who, ev->who_len);
+	}
+	if (bound) {
+		vouch_cbor_write_uint(&w, 13);
+		vouch_cbor_write_cstr(&w, s->st.resource);
 	}
 	return vouch_cbor_writer_finish(&w, len);
 }

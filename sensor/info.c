@@ -1,7 +1,7 @@
 /*
  * vouch-sensor: GET /info (docs/sensor-protocol.md `info`), unprotected: what the sensor is,
  * and once provisioned its device certificate, which the phone checks against the site's CA
- * before it trusts the key the sensor proves in EDHOC.
+ * before it trusts the key the sensor proves in EDHOC, and the resource it decides as (id, tags).
  */
 #include "sensor.h"
 #include "vouch/cbor.h"
@@ -12,7 +12,7 @@ int sensor_handle_info(struct vouch_sensor *s, struct sensor_session *sess, cons
 {
 	const struct sensor_state *st = &s->st;
 	struct vouch_cbor_writer w;
-	size_t n = 2;
+	size_t n = 2, n_tags = st->n_tags <= SENSOR_TAGS_MAX ? st->n_tags : SENSOR_TAGS_MAX;
 
 	(void)sess;
 	(void)in;
@@ -23,7 +23,7 @@ int sensor_handle_info(struct vouch_sensor *s, struct sensor_session *sess, cons
 		                          cap, out_len, coap_code);
 	n += (st->zone[0] != '\0') + (st->type[0] != '\0') + s->has_rl;
 	if (st->provisioned)
-		n += 2;
+		n += 4;
 	vouch_cbor_writer_init(&w, out, cap);
 	vouch_cbor_write_map(&w, n);
 	vouch_cbor_write_uint(&w, 1);
@@ -49,6 +49,14 @@ int sensor_handle_info(struct vouch_sensor *s, struct sensor_session *sess, cons
 	if (st->provisioned) {
 		vouch_cbor_write_uint(&w, 7);
 		vouch_cbor_write_bstr(&w, st->cert, st->cert_len);
+		/* What the sensor decides as, so that a phone's own pre-checks match its decisions.
+		 */
+		vouch_cbor_write_uint(&w, 8);
+		vouch_cbor_write_cstr(&w, st->resource);
+		vouch_cbor_write_uint(&w, 9);
+		vouch_cbor_write_array(&w, n_tags);
+		for (size_t i = 0; i < n_tags; i++)
+			vouch_cbor_write_cstr(&w, st->tags[i]);
 	}
 	*coap_code = SENSOR_CONTENT;
 	return vouch_cbor_writer_finish(&w, out_len);

@@ -26,14 +26,17 @@ enum {
 	K_INSTALLER,
 	K_COMMISSIONED_AT,
 	K_REVLIST,
-	K_LAST = K_REVLIST,
+	K_RESOURCE,
+	K_TAGS,
+	K_LAST = K_TAGS,
 };
 
 /* The keys a provisioned state must hold, and an unprovisioned one must not. */
 #define PROVISIONED_KEYS                                                                           \
 	((1u << K_DEVICE_ID) | (1u << K_TZ) | (1u << K_CERT) | (1u << K_CA) |                      \
 	 (1u << K_ISSUER_KEY) | (1u << K_REVLIST_KEY) | (1u << K_FIRMWARE_KEY) | (1u << K_ISS) |   \
-	 (1u << K_AUD) | (1u << K_INSTALLER) | (1u << K_COMMISSIONED_AT))
+	 (1u << K_AUD) | (1u << K_INSTALLER) | (1u << K_COMMISSIONED_AT) | (1u << K_RESOURCE) |    \
+	 (1u << K_TAGS))
 #define REQUIRED_KEYS ((1u << K_VERSION) | (1u << K_PROVISIONED) | (1u << K_NEXT_SEQ))
 
 void sensor_state_init(struct sensor_state *st)
@@ -58,8 +61,11 @@ int sensor_state_encode(const struct sensor_state *st, uint8_t *buf, size_t cap,
 	size_t n = 3 + (st->zone[0] != '\0') + (st->type[0] != '\0');
 
 	*len = 0;
+	/* A state beyond its bounds is the caller's bug: never write it. */
+	if (st->n_tags > SENSOR_TAGS_MAX)
+		return VOUCH_ERR_INVALID;
 	if (st->provisioned)
-		n += 11 + (st->revlist_len > 0);
+		n += 13 + (st->revlist_len > 0);
 	vouch_cbor_writer_init(&w, buf, cap);
 	vouch_cbor_write_map(&w, n);
 	vouch_cbor_write_uint(&w, K_VERSION);
@@ -105,6 +111,12 @@ int sensor_state_encode(const struct sensor_state *st, uint8_t *buf, size_t cap,
 			vouch_cbor_write_uint(&w, K_REVLIST);
 			vouch_cbor_write_bstr(&w, st->revlist, st->revlist_len);
 		}
+		vouch_cbor_write_uint(&w, K_RESOURCE);
+		vouch_cbor_write_cstr(&w, st->resource);
+		vouch_cbor_write_uint(&w, K_TAGS);
+		vouch_cbor_write_array(&w, st->n_tags);
+		for (size_t i = 0; i < st->n_tags; i++)
+			vouch_cbor_write_cstr(&w, st->tags[i]);
 	}
 	return vouch_cbor_writer_finish(&w, len);
 }
@@ -142,6 +154,19 @@ static int read_cas(struct vouch_cbor_reader *r, struct sensor_state *st)
 		if (read_bytes(r, st->ca[i], SENSOR_CERT_MAX, &st->ca_len[i]) != VOUCH_OK)
 			return VOUCH_ERR_STORE_CORRUPT;
 	st->n_ca = n;
+	return VOUCH_OK;
+}
+
+static int read_tags(struct vouch_cbor_reader *r, struct sensor_state *st)
+{
+	size_t n = 0;
+
+	if (vouch_cbor_read_array(r, &n) != VOUCH_OK || n > SENSOR_TAGS_MAX)
+		return VOUCH_ERR_STORE_CORRUPT;
+	for (size_t i = 0; i < n; i++)
+		if (read_text(r, st->tags[i], sizeof(st->tags[i])) != VOUCH_OK)
+			return VOUCH_ERR_STORE_CORRUPT;
+	st->n_tags = n;
 	return VOUCH_OK;
 }
 
@@ -194,6 +219,10 @@ static int read_entry(struct vouch_cbor_reader *r, uint64_t key, struct sensor_s
 		           : VOUCH_ERR_STORE_CORRUPT;
 	case K_REVLIST:
 		return read_bytes(r, st->revlist, sizeof(st->revlist), &st->revlist_len);
+	case K_RESOURCE:
+		return read_text(r, st->resource, sizeof(st->resource));
+	case K_TAGS:
+		return read_tags(r, st);
 	default:
 		return VOUCH_ERR_STORE_CORRUPT;
 	}
@@ -242,6 +271,15 @@ out_reset:
 	return rc;
 }
 
+/* The file is the CBOR state followed by the CRC-32 of it, big-endian: bit rot or a flipped
+ * byte in a zone name would otherwise still decode as a (different) valid state. */
+#define STATE_CRC_LEN 4
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 int sensor_state_load(const char *sdir, struct sensor_state *st, uint8_t *scratch, size_t cap)
 {
 	size_t len = 0;
@@ -251,8 +289,12 @@ int sensor_state_load(const char *sdir, struct sensor_state *st, uint8_t *scratc
 	rc = sensor_file_read(sdir, SENSOR_STATE_FILE, scratch, cap, &len);
 	if (rc == VOUCH_ERR_BUFFER)
 		rc = VOUCH_ERR_STORE_CORRUPT;
+	if (rc == VOUCH_OK &&
+	    (len < STATE_CRC_LEN || sensor_crc32(0, scratch, len - STATE_CRC_LEN) !=
+	                                get_be32(scratch + len - STATE_CRC_LEN)))
+		rc = VOUCH_ERR_STORE_CORRUPT;
 	if (rc == VOUCH_OK)
-		rc = sensor_state_decode(scratch, len, st);
+		rc = sensor_state_decode(scratch, len - STATE_CRC_LEN, st);
 	if (rc != VOUCH_OK && rc != VOUCH_ERR_STORE_NOT_FOUND)
 		vouch_log(VOUCH_LOG_ERROR, "sensor.state", "why", vouch_strerror(rc), "file",
 		          SENSOR_STATE_FILE, NULL);
@@ -262,10 +304,18 @@ int sensor_state_load(const char *sdir, struct sensor_state *st, uint8_t *scratc
 int sensor_state_save(const char *sdir, const struct sensor_state *st, uint8_t *scratch, size_t cap)
 {
 	size_t len = 0;
-	int rc = sensor_state_encode(st, scratch, cap, &len);
+	uint32_t crc;
+	int rc = cap > STATE_CRC_LEN ? sensor_state_encode(st, scratch, cap - STATE_CRC_LEN, &len)
+	                             : VOUCH_ERR_BUFFER;
 
-	if (rc == VOUCH_OK)
+	if (rc == VOUCH_OK) {
+		crc = sensor_crc32(0, scratch, len);
+		scratch[len++] = (uint8_t)(crc >> 24);
+		scratch[len++] = (uint8_t)(crc >> 16);
+		scratch[len++] = (uint8_t)(crc >> 8);
+		scratch[len++] = (uint8_t)crc;
 		rc = sensor_file_write_atomic(sdir, SENSOR_STATE_FILE, scratch, len);
+	}
 	if (rc != VOUCH_OK)
 		vouch_log(VOUCH_LOG_ERROR, "sensor.state.save", "why", vouch_strerror(rc), NULL);
 	return rc;

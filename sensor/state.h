@@ -27,7 +27,11 @@
  *   15 => tstr,                ; installer
  *   16 => int,                 ; commissioned at (the bundle's time)
  *   ? 17 => bstr,              ; the revocation list held (signed, as received)
+ *   18 => tstr,                ; resource id (the bundle's): what the sensor decides as; the
+ *                              ; device id when it was commissioned as no named resource
+ *   19 => [* tstr],            ; the resource's tags, at most SENSOR_TAGS_MAX (possibly none)
  * }
+ * Keys 18 and 19 belong to the provisioned set too (required when provisioned, else refused).
  */
 #ifndef VOUCH_SENSOR_STATE_H
 #define VOUCH_SENSOR_STATE_H
@@ -42,16 +46,20 @@
 
 #define SENSOR_STATE_VERSION 1
 #define SENSOR_STATE_FILE    "state.cbor"
-#define SENSOR_NAME_MAX      VOUCH_POLICY_NAME_MAX /* device id, zone, type */
-#define SENSOR_TEXT_MAX      VOUCH_CRED_TEXT_MAX   /* iss, aud, installer */
-#define SENSOR_CERT_MAX      2048
-#define SENSOR_CA_MAX        4
-#define SENSOR_COSE_KEY_MAX  192
-#define SENSOR_REVLIST_MAX   (32 * 1024)
+#define SENSOR_NAME_MAX      VOUCH_POLICY_NAME_MAX /* device id, zone, type, resource id, tag */
+/* Tags of the resource the sensor is: as many as the directory lets a resource have
+ * (docs/directory.md), so that binding a sensor to any resource of the plant works. */
+#define SENSOR_TAGS_MAX     32
+#define SENSOR_TEXT_MAX     VOUCH_CRED_TEXT_MAX /* iss, aud, installer */
+#define SENSOR_CERT_MAX     2048
+#define SENSOR_CA_MAX       4
+#define SENSOR_COSE_KEY_MAX 192
+#define SENSOR_REVLIST_MAX  (32 * 1024)
 /* Room for the largest state file (every field at its limit, plus CBOR heads). */
 #define SENSOR_STATE_MAX                                                                           \
 	(SENSOR_REVLIST_MAX + (SENSOR_CA_MAX + 1) * SENSOR_CERT_MAX + 3 * SENSOR_COSE_KEY_MAX +    \
-	 3 * SENSOR_TEXT_MAX + 3 * SENSOR_NAME_MAX + VOUCH_TZ_RULE_MAX + 256)
+	 3 * SENSOR_TEXT_MAX + (4 + SENSOR_TAGS_MAX) * (SENSOR_NAME_MAX + 2) + VOUCH_TZ_RULE_MAX + \
+	 256)
 
 struct sensor_state {
 	bool provisioned;
@@ -78,6 +86,11 @@ struct sensor_state {
 	int64_t commissioned_at;
 	uint8_t revlist[SENSOR_REVLIST_MAX]; /* revlist_len 0: none held */
 	size_t revlist_len;
+	/* The directory resource the sensor is (policy decides on it): its id and tags. The device
+	 * id stays the identity (certificate, events); the resource is what grants name. */
+	char resource[SENSOR_NAME_MAX + 1];
+	char tags[SENSOR_TAGS_MAX][SENSOR_NAME_MAX + 1];
+	size_t n_tags;
 };
 
 /* A fresh, unprovisioned state (sequence numbers from 1). */
@@ -92,8 +105,9 @@ int sensor_state_encode(const struct sensor_state *st, uint8_t *buf, size_t cap,
  * VOUCH_ERR_STORE_CORRUPT: well-formed CBOR that is not a state; VOUCH_ERR_CBOR_*: not CBOR. */
 int sensor_state_decode(const uint8_t *buf, size_t len, struct sensor_state *st);
 
-/* Read SDIR/state.cbor into st. VOUCH_ERR_STORE_NOT_FOUND (st fresh) when there is none. scratch
- * holds the file while it is decoded (SENSOR_STATE_MAX bytes suffice). */
+/* Read SDIR/state.cbor (the encoding, then its CRC-32, 4 bytes big-endian) into st.
+ * VOUCH_ERR_STORE_NOT_FOUND (st fresh) when there is none; VOUCH_ERR_STORE_CORRUPT when the CRC
+ * does not match. scratch holds the file while it is decoded (SENSOR_STATE_MAX bytes suffice). */
 int sensor_state_load(const char *sdir, struct sensor_state *st, uint8_t *scratch, size_t cap);
 /* Write st to SDIR/state.cbor atomically. */
 int sensor_state_save(const char *sdir, const struct sensor_state *st, uint8_t *scratch,

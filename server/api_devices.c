@@ -6,13 +6,26 @@
  *   - the sensor's PKCS#10 CSR, signed by the key in the sensor's secure element;
  *   - the installer's statement, a COSE_Sign1 by the phone key, vouching for that CSR (its
  *     SHA-256), the sensor key's RFC 9679 thumbprint (the pairing code the installer checked in
- *     EDHOC), the zone and the type, and the time.
+ *     EDHOC), the zone and the type, the time, and optionally the directory resource the sensor
+ *     is to be (`--resource press-1`: "this controller IS press-1").
  * vouchd checks that the person may `commission` in that zone now (the same policy evaluator as
- * everywhere), the statement, the CSR and that both name the same key; issues the device
- * certificate; makes the sensor a resource of the directory; and answers with the bundle: trust
+ * everywhere, on the named resource's id, type, zone and tags when there is one), the statement,
+ * the CSR and that both name the same key; that a named resource exists, is of the type and zone
+ * the sensor reports and is not another live device's already; issues the device certificate
+ * (CN = the key's device id, whatever the resource); makes the sensor a resource of the directory
+ * (dev-<hex>) or records its binding to the named one; and answers with the bundle: trust
  * anchors and configuration signed by the issuing CA key and sealed (COSE_Encrypt, ECDH-ES +
  * HKDF-256) to the sensor's key, so the phone relays what it cannot read. Every step is an event
  * naming the installer.
+ *
+ * Bindings. The store's object kinds are fixed (VOUCH_STORE_KINDS) and a resource object refuses
+ * unknown members, so a binding lives in the store's meta table, both ways, written in the
+ * transaction that issues the certificate (and cleared in the one that decommissions):
+ *   binding:dev:<device id>              -> the resource name ("" once unbound)
+ *   binding:res:<hex of SHA-256(name)>   -> the device id ("" once unbound); hashed because a
+ *                                           resource name may hold '@' and run to 64 bytes
+ * The events device.commission and device.decommission carry "resource" for the audit log. A
+ * resource counts as taken while the device bound to it holds a valid certificate.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <limits.h>
@@ -44,6 +57,11 @@
 #define COSE_KEY_MAX      160
 #define EVENT_MAX         1024 /* a sensor event, signed (SENSOR_EVENT_MAX) */
 #define SENSOR_TEXT_MAX   400
+/* Tags a bundle carries: SENSOR_TAGS_MAX of sensor/state.h, the directory's limit per resource. */
+#define BUNDLE_TAGS_MAX 32
+#define BIND_DEV_PREFIX "binding:dev:"
+#define BIND_RES_PREFIX "binding:res:"
+#define BIND_HASH_LEN   24 /* bytes of the name's SHA-256 in the key (it must fit 63 bytes) */
 
 static int64_t now_s(void)
 {
@@ -60,8 +78,8 @@ static void hex_of(const uint8_t *b, size_t n, char *out)
 struct statement {
 	const uint8_t *csr_hash;
 	const uint8_t *thumbprint;
-	const char *zone, *type, *phone;
-	size_t zone_len, type_len, phone_len;
+	const char *zone, *type, *phone, *resource; /* resource NULL: none named */
+	size_t zone_len, type_len, phone_len, resource_len;
 	int64_t time;
 };
 
@@ -77,12 +95,13 @@ static int statement_read(const uint8_t *p, size_t len, struct statement *st)
 	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
 		return VOUCH_ERR_CBOR_MALFORMED;
 	vouch_cbor_reader_init(&r, p, len);
-	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 7)
+	/* Keys 1..7 always; 8, the resource, when the installer names one. */
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || (n != 7 && n != 8))
 		return VOUCH_ERR_CRED_FORMAT;
 	for (size_t i = 0; i < n; i++) {
 		int rc = VOUCH_ERR_CRED_FORMAT;
 
-		if (vouch_cbor_read_int(&r, &key) != VOUCH_OK || key < 1 || key > 7 ||
+		if (vouch_cbor_read_int(&r, &key) != VOUCH_OK || key < 1 || key > 8 ||
 		    (seen & (1u << key)) != 0)
 			return VOUCH_ERR_CRED_FORMAT;
 		seen |= 1u << key;
@@ -114,10 +133,15 @@ static int statement_read(const uint8_t *p, size_t len, struct statement *st)
 		case 7:
 			rc = vouch_cbor_read_tstr(&r, &st->phone, &st->phone_len);
 			break;
+		case 8:
+			rc = vouch_cbor_read_tstr(&r, &st->resource, &st->resource_len);
+			break;
 		}
 		if (rc != VOUCH_OK)
 			return rc == VOUCH_ERR_UNSUPPORTED ? rc : VOUCH_ERR_CRED_FORMAT;
 	}
+	if ((seen & 0xfeu) != 0xfeu) /* every one of 1..7 */
+		return VOUCH_ERR_CRED_FORMAT;
 	return vouch_cbor_reader_done(&r) ? VOUCH_OK : VOUCH_ERR_CRED_FORMAT;
 }
 
@@ -126,13 +150,14 @@ static bool text_is(const char *p, size_t len, const char *s)
 	return strlen(s) == len && memcmp(p, s, len) == 0;
 }
 
-/* May user commission a sensor of this type in this zone now? The decision and its reason. */
-static int may_commission(struct vouch_service *svc, const char *user, const char *device,
-                          const char *zone, const char *type, int64_t now, char *reason, size_t cap)
+/* May user commission the sensor as res now (the resource's id, type, zone and tags)? The
+ * decision and its reason. */
+static int may_commission(struct vouch_service *svc, const char *user,
+                          const struct vouch_policy_resource *res, int64_t now, char *reason,
+                          size_t cap)
 {
 	struct vouch_dir_compiled comp;
 	struct vouch_policy_view v;
-	struct vouch_policy_resource res = {device, type, zone, NULL, 0};
 	struct vouch_policy_request req;
 	struct vouch_policy_decision d;
 	char err[VOUCH_DIR_ERR_MAX];
@@ -147,10 +172,10 @@ static int may_commission(struct vouch_service *svc, const char *user, const cha
 	rc = vouch_policy_view_init(&v, comp.perm, comp.perm_len);
 	if (rc == VOUCH_OK) {
 		memset(&req, 0, sizeof(req));
-		req.resource = &res;
+		req.resource = res;
 		req.action = VOUCH_ACTION_COMMISSION;
 		req.now = now;
-		req.person_zone = zone; /* the installer stands at the sensor */
+		req.person_zone = res->zone; /* the installer stands at the sensor */
 		rc = vouch_policy_decide(&v, &req, &d);
 	}
 	if (rc == VOUCH_OK) {
@@ -179,6 +204,9 @@ static void write_key(struct vouch_cbor_writer *w, const struct vouch_key *k,
 
 struct bundle_in {
 	const char *device, *zone, *type, *installer;
+	const char *resource; /* what the sensor decides as: the named resource, or device */
+	const char *const *tags;
+	size_t n_tags;
 	const uint8_t *cert;
 	size_t cert_len;
 	uint8_t *issuing, *root;
@@ -192,7 +220,7 @@ static int bundle_encode(struct vouch_people *pp, const struct bundle_in *b, uin
 	struct vouch_cbor_writer w;
 
 	vouch_cbor_writer_init(&w, out, cap);
-	vouch_cbor_write_map(&w, 14);
+	vouch_cbor_write_map(&w, 16);
 	vouch_cbor_write_uint(&w, 1);
 	vouch_cbor_write_uint(&w, BUNDLE_VERSION);
 	vouch_cbor_write_uint(&w, 2);
@@ -223,6 +251,12 @@ static int bundle_encode(struct vouch_people *pp, const struct bundle_in *b, uin
 	vouch_cbor_write_cstr(&w, b->installer);
 	vouch_cbor_write_uint(&w, 14);
 	vouch_cbor_write_int(&w, b->now);
+	vouch_cbor_write_uint(&w, 15);
+	vouch_cbor_write_cstr(&w, b->resource);
+	vouch_cbor_write_uint(&w, 16);
+	vouch_cbor_write_array(&w, b->n_tags);
+	for (size_t i = 0; i < b->n_tags; i++)
+		vouch_cbor_write_cstr(&w, b->tags[i]);
 	return vouch_cbor_writer_finish(&w, len);
 }
 
@@ -272,6 +306,173 @@ out_free:
 	free(signed_);
 	free(sealed);
 	return rc;
+}
+
+/* ---- bindings of devices to named resources (the top of this file) ---- */
+
+/* false when device is too long for a key: such a name was never bound (commissioning binds
+ * dev-<16 hex> only). */
+static bool bind_key_dev(const char *device, char key[VOUCH_STORE_KEY_MAX + 1])
+{
+	size_t plen = strlen(BIND_DEV_PREFIX), len = strlen(device);
+
+	key[0] = '\0';
+	if (plen + len > VOUCH_STORE_KEY_MAX)
+		return false;
+	memcpy(key, BIND_DEV_PREFIX, plen);
+	memcpy(key + plen, device, len + 1);
+	return true;
+}
+
+static int bind_key_res(const char *name, char key[VOUCH_STORE_KEY_MAX + 1])
+{
+	uint8_t h[VOUCH_SHA256_LEN];
+	size_t plen = strlen(BIND_RES_PREFIX);
+	int rc = vouch_sha256((const uint8_t *)name, strlen(name), h);
+
+	if (rc != VOUCH_OK)
+		return rc;
+	memcpy(key, BIND_RES_PREFIX, plen);
+	hex_of(h, BIND_HASH_LEN, key + plen);
+	return VOUCH_OK;
+}
+
+/* The text stored under key; "" when there is none. */
+static int bind_get(struct vouch_store *store, const char *key, char out[VOUCH_STORE_ID_MAX + 1])
+{
+	unsigned char *v = NULL;
+	size_t len = 0;
+	int rc = vouch_store_meta_get(store, key, &v, &len);
+
+	out[0] = '\0';
+	if (rc == VOUCH_ERR_STORE_NOT_FOUND)
+		rc = VOUCH_OK;
+	else if (rc == VOUCH_OK && len > VOUCH_STORE_ID_MAX)
+		rc = VOUCH_ERR_STORE_CORRUPT;
+	else if (rc == VOUCH_OK) {
+		memcpy(out, v, len);
+		out[len] = '\0';
+	}
+	free(v);
+	return rc;
+}
+
+static int bind_put(struct vouch_store *store, const char *key, const char *text)
+{
+	return vouch_store_meta_set(store, key, text, strlen(text));
+}
+
+/* The resource device is bound to ("" when none). */
+static int binding_of_device(struct vouch_store *store, const char *device,
+                             char resource[VOUCH_STORE_ID_MAX + 1])
+{
+	char key[VOUCH_STORE_KEY_MAX + 1];
+
+	resource[0] = '\0';
+	return bind_key_dev(device, key) ? bind_get(store, key, resource) : VOUCH_OK;
+}
+
+/* The device bound to resource ("" when none). */
+static int binding_of_resource(struct vouch_store *store, const char *resource,
+                               char device[VOUCH_STORE_ID_MAX + 1])
+{
+	char key[VOUCH_STORE_KEY_MAX + 1];
+	int rc = bind_key_res(resource, key);
+
+	device[0] = '\0';
+	return rc == VOUCH_OK ? bind_get(store, key, device) : rc;
+}
+
+/*
+ * Bind device to resource (NULL: to no named resource), inside the caller's transaction. An
+ * older binding of the device to another resource is dropped (that resource is free again);
+ * nothing is written for a device that never was bound.
+ */
+static int binding_set(struct vouch_store *store, const char *device, const char *resource)
+{
+	char dkey[VOUCH_STORE_KEY_MAX + 1], rkey[VOUCH_STORE_KEY_MAX + 1];
+	char old[VOUCH_STORE_ID_MAX + 1], holder[VOUCH_STORE_ID_MAX + 1];
+	int rc =
+	    bind_key_dev(device, dkey) ? binding_of_device(store, device, old) : VOUCH_ERR_INVALID;
+
+	if (rc == VOUCH_OK && old[0] != '\0' && (resource == NULL || strcmp(old, resource) != 0)) {
+		rc = binding_of_resource(store, old, holder);
+		if (rc == VOUCH_OK && strcmp(holder, device) == 0)
+			rc = bind_key_res(old, rkey);
+		if (rc == VOUCH_OK && strcmp(holder, device) == 0)
+			rc = bind_put(store, rkey, "");
+	}
+	if (rc == VOUCH_OK && resource != NULL) {
+		rc = bind_key_res(resource, rkey);
+		if (rc == VOUCH_OK)
+			rc = bind_put(store, rkey, device);
+	}
+	if (rc == VOUCH_OK && (resource != NULL || old[0] != '\0'))
+		rc = bind_put(store, dkey, resource != NULL ? resource : "");
+	return rc;
+}
+
+static int note_found(const struct vouch_store_cert *cert, void *ctx)
+{
+	(void)cert;
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/* Does device hold a certificate valid at now? */
+static int has_valid_cert(struct vouch_store *store, const char *device, int64_t now, bool *yes)
+{
+	struct vouch_store_cert_filter f;
+
+	*yes = false;
+	memset(&f, 0, sizeof(f));
+	f.device = device;
+	f.status = VOUCH_STORE_STATUS_VALID;
+	f.now = now;
+	f.limit = 1;
+	return vouch_store_cert_list(store, &f, note_found, yes);
+}
+
+/* A directory resource as the policy sees it (pointers into obj). */
+struct named_resource {
+	json_t *obj;
+	const char *type, *zone;
+	const char *tags[BUNDLE_TAGS_MAX];
+	size_t n_tags;
+};
+
+/* Read resource name from the directory. VOUCH_ERR_STORE_NOT_FOUND when there is none;
+ * VOUCH_ERR_STORE_CORRUPT when the stored object is not a resource a bundle can carry. */
+static int named_resource_get(struct vouch_store *store, const char *name,
+                              struct named_resource *nr)
+{
+	struct vouch_store_obj o;
+	json_t *tags, *v;
+	size_t i;
+	int rc;
+
+	memset(nr, 0, sizeof(*nr));
+	rc = vouch_store_obj_get(store, "resource", name, &o);
+	if (rc != VOUCH_OK)
+		return rc;
+	rc = VOUCH_ERR_STORE_CORRUPT;
+	nr->obj = json_loadb(o.json, o.json_len, 0, NULL);
+	vouch_store_obj_clear(&o);
+	nr->type = json_string_value(json_object_get(nr->obj, "type"));
+	nr->zone = json_string_value(json_object_get(nr->obj, "zone"));
+	tags = json_object_get(nr->obj, "tags");
+	if (nr->type == NULL || nr->zone == NULL || (tags != NULL && !json_is_array(tags)) ||
+	    json_array_size(tags) > BUNDLE_TAGS_MAX)
+		return rc;
+	json_array_foreach(tags, i, v)
+	{
+		nr->tags[i] = json_string_value(v);
+		if (nr->tags[i] == NULL || nr->tags[i][0] == '\0' ||
+		    strlen(nr->tags[i]) > VOUCH_POLICY_NAME_MAX)
+			return rc;
+		nr->n_tags = i + 1;
+	}
+	return VOUCH_OK;
 }
 
 /*
@@ -326,6 +527,7 @@ static void api_commission(struct vouch_req *r)
 	char user[VOUCH_STORE_ID_MAX + 1], phone[VOUCH_STORE_ID_MAX + 1];
 	char device[32], tp_hex[2 * VOUCH_THUMBPRINT_LEN + 1], actor[VOUCH_STORE_ACTOR_MAX];
 	char zone[VOUCH_POLICY_NAME_MAX + 1], type[VOUCH_POLICY_NAME_MAX + 1], reason[512];
+	char resource[VOUCH_STORE_ID_MAX + 1], holder[VOUCH_STORE_ID_MAX + 1];
 	char err[VOUCH_DIR_ERR_MAX], *fields = NULL, *bundle_b64 = NULL;
 	const char *csr_b64 = NULL, *st_b64 = NULL, *phone_spki_b64;
 	uint8_t *csr = NULL, *stmt = NULL, *spki = NULL, *sealed = NULL;
@@ -338,16 +540,22 @@ static void api_commission(struct vouch_req *r)
 	struct vouch_ca_issued is;
 	struct vouch_store_cert rec;
 	struct bundle_in b;
+	struct named_resource nres;
+	struct vouch_policy_resource pres;
 	json_t *body = NULL, *pj = NULL, *res = NULL, *fj = NULL;
 	int64_t now = now_s();
 	X509_REQ *req = NULL;
 	const unsigned char *p;
 	EVP_PKEY *csr_key;
+	bool in_tx = false, taken = false;
 	int rc = VOUCH_ERR_INTERNAL;
 
 	vouch_key_init(&phone_key);
 	vouch_key_init(&device_key);
 	memset(&b, 0, sizeof(b));
+	memset(&nres, 0, sizeof(nres));
+	memset(&pres, 0, sizeof(pres));
+	resource[0] = holder[0] = err[0] = '\0';
 	vouch_ca_issued_init(&is);
 	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
 		return;
@@ -450,12 +658,68 @@ static void api_commission(struct vouch_req *r)
 	snprintf(device, sizeof(device), "dev-%.16s", tp_hex);
 	vouch_req_note(r, "device", device);
 	snprintf(actor, sizeof(actor), "user:%s", user);
+	if (st.resource != NULL) {
+		if (st.resource_len == 0 || st.resource_len > VOUCH_STORE_ID_MAX ||
+		    memchr(st.resource, '\0', st.resource_len) != NULL) {
+			vouch_req_api_error(r, 400, "bad_statement",
+			                    "the statement names a malformed resource");
+			goto out_free;
+		}
+		memcpy(resource, st.resource, st.resource_len);
+		resource[st.resource_len] = '\0';
+		vouch_req_note(r, "resource", resource);
+	}
 
-	/* The installer's authority: the policy, now, at that zone. */
-	rc = may_commission(svc, user, device, zone, type, now, reason, sizeof(reason));
+	/*
+	 * From here on one write transaction: what is checked about the resource and its binding
+	 * stays true until the certificate and the binding are written (two installers binding two
+	 * sensors to one resource at once: the second sees the first).
+	 */
+	rc = vouch_store_tx_begin(svc->store);
 	if (rc != VOUCH_OK) {
-		fj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "installer", user, "phone", phone,
-		               "device", device, "zone", zone, "type", type, "reason", reason);
+		vouch_api_store_error(r, rc, "device");
+		goto out_free;
+	}
+	in_tx = true;
+	memset(&pres, 0, sizeof(pres));
+	pres.id = device;
+	pres.type = type;
+	pres.zone = zone;
+	if (resource[0] != '\0') {
+		rc = named_resource_get(svc->store, resource, &nres);
+		if (rc == VOUCH_ERR_STORE_NOT_FOUND || rc == VOUCH_ERR_INVALID) {
+			snprintf(reason, sizeof(reason), "no resource \"%s\" in the directory",
+			         resource);
+			vouch_req_api_error(r, 404, "unknown_resource", reason);
+			goto out_free;
+		}
+		if (rc != VOUCH_OK) {
+			vouch_api_store_error(r, rc, "resource");
+			goto out_free;
+		}
+		/* The installer vouches for the binding, not for what the sensor is: a door
+		 * sensor does not become a press by being called one. */
+		if (strcmp(nres.type, type) != 0 || strcmp(nres.zone, zone) != 0) {
+			snprintf(reason, sizeof(reason),
+			         "resource %s is a %s in zone %s, but the sensor reports a %s in "
+			         "zone %s: not commissioned as %s",
+			         resource, nres.type, nres.zone, type, zone, resource);
+			vouch_req_api_error(r, 409, "resource_mismatch", reason);
+			goto out_free;
+		}
+		pres.id = resource;
+		pres.tags = nres.n_tags > 0 ? nres.tags : NULL;
+		pres.n_tags = nres.n_tags;
+	}
+
+	/* The installer's authority: the policy, now, at that resource. */
+	rc = may_commission(svc, user, &pres, now, reason, sizeof(reason));
+	if (rc != VOUCH_OK) {
+		vouch_store_tx_rollback(svc->store);
+		in_tx = false;
+		fj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "installer", user, "phone",
+		               phone, "device", device, "zone", zone, "type", type, "reason",
+		               reason, "resource", pres.id);
 		fields = fj != NULL ? json_dumps(fj, JSON_COMPACT) : NULL;
 		if (fields != NULL)
 			(void)vouch_store_event_append(svc->store, "device.commission.refused",
@@ -464,13 +728,51 @@ static void api_commission(struct vouch_req *r)
 		goto out_free;
 	}
 
-	/* The sensor as a resource of the directory (explain and policy name it). */
-	res = json_pack("{s:s, s:s}", "type", type, "zone", zone);
-	rc = res == NULL ? VOUCH_ERR_NOMEM
-	                 : vouch_dir_put(svc->store, "resource", device, res, VOUCH_STORE_ANY, now,
-	                                 actor, NULL, err);
+	if (resource[0] != '\0') {
+		/* A resource is one thing: another device's own, or bound to a device that is
+		 * still certified, it is taken. */
+		rc = has_valid_cert(svc->store, resource, now, &taken);
+		if (rc == VOUCH_OK && taken) {
+			snprintf(reason, sizeof(reason),
+			         "resource %s is the device %s itself, not a resource a sensor can "
+			         "be commissioned as",
+			         resource, resource);
+			vouch_req_api_error(r, 409, "resource_bound", reason);
+			goto out_free;
+		}
+		if (rc == VOUCH_OK)
+			rc = binding_of_resource(svc->store, resource, holder);
+		if (rc == VOUCH_OK && holder[0] != '\0' && strcmp(holder, device) != 0)
+			rc = has_valid_cert(svc->store, holder, now, &taken);
+		if (rc != VOUCH_OK) {
+			vouch_api_store_error(r, rc, "binding");
+			goto out_free;
+		}
+		if (taken) {
+			snprintf(reason, sizeof(reason),
+			         "resource %s is already bound to device %s, which holds a valid "
+			         "certificate: decommission it first",
+			         resource, holder);
+			vouch_req_api_error(r, 409, "resource_bound", reason);
+			goto out_free;
+		}
+		/* A first attempt of this same key without a resource made it its own one. */
+		rc = vouch_dir_delete(svc->store, "resource", device, actor, err);
+		if (rc == VOUCH_ERR_STORE_NOT_FOUND || rc == VOUCH_ERR_STORE_IN_USE) {
+			rc = VOUCH_OK;
+			err[0] = '\0';
+		}
+	} else {
+		/* The sensor as a resource of the directory (explain and policy name it). */
+		res = json_pack("{s:s, s:s}", "type", type, "zone", zone);
+		rc = res == NULL ? VOUCH_ERR_NOMEM
+		                 : vouch_dir_put(svc->store, "resource", device, res,
+		                                 VOUCH_STORE_ANY, now, actor, NULL, err);
+	}
+	if (rc == VOUCH_OK)
+		rc = binding_set(svc->store, device, resource[0] != '\0' ? resource : NULL);
 	if (rc != VOUCH_OK) {
-		vouch_req_api_error(r, 409, "directory", err);
+		vouch_req_api_error(r, 409, "directory", err[0] != '\0' ? err : vouch_strerror(rc));
 		goto out_free;
 	}
 
@@ -495,7 +797,11 @@ static void api_commission(struct vouch_req *r)
 		vouch_req_api_error(r, 400, "bad_csr", vouch_strerror(rc));
 		goto out_free;
 	}
+	if (rc == VOUCH_OK)
+		rc = vouch_store_tx_commit(svc->store);
+	in_tx = false;
 	if (rc != VOUCH_OK) {
+		vouch_store_tx_rollback(svc->store);
 		vouch_log(VOUCH_LOG_ERROR, "device.commission", "why", vouch_strerror(rc), NULL);
 		vouch_req_api_error(r, 500, "internal", "cannot issue the device certificate");
 		goto out_free;
@@ -505,6 +811,9 @@ static void api_commission(struct vouch_req *r)
 	b.zone = zone;
 	b.type = type;
 	b.installer = user;
+	b.resource = pres.id;
+	b.tags = pres.tags;
+	b.n_tags = pres.n_tags;
 	b.cert = is.der;
 	b.cert_len = is.der_len;
 	b.now = now;
@@ -521,9 +830,9 @@ static void api_commission(struct vouch_req *r)
 		vouch_req_api_error(r, 500, "internal", "cannot make the bundle");
 		goto out_free;
 	}
-	fj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "installer", user, "phone", phone,
-	               "device", device, "zone", zone, "type", type, "serial", is.serial, "key",
-	               tp_hex);
+	fj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "installer", user, "phone",
+	               phone, "device", device, "zone", zone, "type", type, "serial", is.serial,
+	               "key", tp_hex, "resource", pres.id);
 	fields = fj != NULL ? json_dumps(fj, JSON_COMPACT) : NULL;
 	rc = fields == NULL
 	         ? VOUCH_ERR_NOMEM
@@ -533,9 +842,13 @@ static void api_commission(struct vouch_req *r)
 		goto out_free;
 	}
 	vouch_req_reply_json(r, 200,
-	                     json_pack("{s:s, s:s, s:s, s:s, s:s}", "device", device, "zone", zone,
-	                               "type", type, "serial", is.serial, "bundle", bundle_b64));
+	                     json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "device", device,
+	                               "resource", pres.id, "zone", zone, "type", type, "serial",
+	                               is.serial, "bundle", bundle_b64));
 out_free:
+	if (in_tx)
+		vouch_store_tx_rollback(svc->store);
+	json_decref(nres.obj);
 	free(fields);
 	free(bundle_b64);
 	free(sealed);
@@ -560,8 +873,8 @@ out_free:
 struct sensor_event {
 	uint64_t seq;
 	int64_t time;
-	const char *device, *kind, *subject, *reason, *who;
-	size_t device_len, kind_len, subject_len, reason_len, who_len;
+	const char *device, *kind, *subject, *reason, *who, *resource;
+	size_t device_len, kind_len, subject_len, reason_len, who_len, resource_len;
 };
 
 static int event_read(const uint8_t *p, size_t len, struct sensor_event *ev)
@@ -574,13 +887,13 @@ static int event_read(const uint8_t *p, size_t len, struct sensor_event *ev)
 	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
 		return VOUCH_ERR_CBOR_MALFORMED;
 	vouch_cbor_reader_init(&r, p, len);
-	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n < 5 || n > 12)
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n < 5 || n > 13)
 		return VOUCH_ERR_CRED_FORMAT;
 	for (size_t i = 0; i < n; i++) {
 		int rc = VOUCH_ERR_CRED_FORMAT;
 
 		/* The sensor writes its keys in ascending order, each once. */
-		if (vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key <= last || key > 12)
+		if (vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key <= last || key > 13)
 			return VOUCH_ERR_CRED_FORMAT;
 		last = key;
 		switch (key) {
@@ -609,6 +922,9 @@ static int event_read(const uint8_t *p, size_t len, struct sensor_event *ev)
 			break;
 		case 12:
 			rc = vouch_cbor_read_tstr(&r, &ev->who, &ev->who_len);
+			break;
+		case 13:
+			rc = vouch_cbor_read_tstr(&r, &ev->resource, &ev->resource_len);
 			break;
 		default: /* cti, action, granted, list version: not needed here */
 			rc = vouch_cbor_skip(&r);
@@ -682,7 +998,9 @@ out_free:
  * the phone that asked for it. It is proof the sensor did it (only its key signs so), naming the
  * person whose credential allowed it; vouchd revokes the device's certificates, removes it from
  * the directory and records device.decommission. A relayed event can be used once: afterwards
- * the device has no valid certificate left to verify it with.
+ * the device has no valid certificate left to verify it with. A device commissioned as a named
+ * resource leaves that resource in the directory (it is the plant's, not the device's): only
+ * the binding goes, and the resource is free for the sensor that replaces it.
  */
 static void api_decommission(struct vouch_req *r)
 {
@@ -691,6 +1009,7 @@ static void api_decommission(struct vouch_req *r)
 	char device[VOUCH_STORE_DEVICE_MAX + 1], serial[VOUCH_STORE_SERIAL_MAX + 1];
 	char actor[VOUCH_STORE_ACTOR_MAX], installer[VOUCH_STORE_ID_MAX + 1], who[128];
 	char reason[SENSOR_TEXT_MAX], seq_s[24], err[VOUCH_DIR_ERR_MAX], *fields = NULL;
+	char bound[VOUCH_STORE_ID_MAX + 1];
 	const char *ev_b64 = NULL;
 	uint8_t *evbuf = NULL;
 	size_t evlen = 0, count = 0;
@@ -703,6 +1022,7 @@ static void api_decommission(struct vouch_req *r)
 	int rc;
 
 	vouch_key_init(&key);
+	bound[0] = '\0';
 	if (!vouch_api_method_is(r, EVHTTP_REQ_POST))
 		return;
 	if (!caller_phone(r, user, phone, NULL))
@@ -763,9 +1083,23 @@ static void api_decommission(struct vouch_req *r)
 
 	rc = vouch_store_tx_begin(svc->store);
 	if (rc == VOUCH_OK)
+		rc = binding_of_device(svc->store, device, bound);
+	/* The sensor signed what it was commissioned as; it must be what vouchd bound. */
+	if (rc == VOUCH_OK && ev.resource != NULL &&
+	    !text_is(ev.resource, ev.resource_len, bound)) {
+		vouch_store_tx_rollback(svc->store);
+		vouch_req_api_error(r, 400, "bad_event",
+		                    "the event names another resource than the device is bound to");
+		goto out_free;
+	}
+	if (rc == VOUCH_OK)
 		rc = vouch_store_device_revoke(svc->store, device, "cessationOfOperation", now,
 		                               actor, &count);
-	if (rc == VOUCH_OK) {
+	if (rc == VOUCH_OK && bound[0] != '\0') {
+		/* The plant's resource stays; the device no longer is it. */
+		kept = true;
+		rc = binding_set(svc->store, device, NULL);
+	} else if (rc == VOUCH_OK) {
 		/* A resource a role still names stays (the policy would not load without it). */
 		rc = vouch_dir_delete(svc->store, "resource", device, actor, err);
 		if (rc == VOUCH_ERR_STORE_IN_USE || rc == VOUCH_ERR_STORE_NOT_FOUND) {
@@ -774,10 +1108,11 @@ static void api_decommission(struct vouch_req *r)
 		}
 	}
 	if (rc == VOUCH_OK) {
-		fj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "device", device,
-		               "installer", installer, "phone", who, "relayed_by", phone, "seq",
-		               seq_s, "reason", reason, "sensor_time", (json_int_t)ev.time,
-		               "serial", serial, "directory_kept", kept);
+		fj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b, s:s}", "device",
+		               device, "installer", installer, "phone", who, "relayed_by", phone,
+		               "seq", seq_s, "reason", reason, "sensor_time", (json_int_t)ev.time,
+		               "serial", serial, "directory_kept", kept, "resource",
+		               bound[0] != '\0' ? bound : device);
 		fields = fj != NULL ? json_dumps(fj, JSON_COMPACT) : NULL;
 		rc = fields == NULL ? VOUCH_ERR_NOMEM
 		                    : vouch_store_event_append(svc->store, "device.decommission",
@@ -794,7 +1129,8 @@ static void api_decommission(struct vouch_req *r)
 	if (count > 0)
 		vouch_api_crl_after_revoke(r);
 	vouch_req_reply_json(r, 200,
-	                     json_pack("{s:s, s:s, s:I}", "device", device, "installer", installer,
+	                     json_pack("{s:s, s:s, s:s, s:I}", "device", device, "resource",
+	                               bound[0] != '\0' ? bound : device, "installer", installer,
 	                               "revoked", (json_int_t)count));
 out_free:
 	free(fields);

@@ -1,11 +1,12 @@
 /*
  * vouch-wallet: at a sensor (docs/sensor-protocol.md).
  *
- * commission coap://HOST:PORT --code CODE
+ * commission coap://HOST:PORT --code CODE [--resource NAME]
  *   The installer's phone, online: checks its own credential allows `commission` in the
  *   sensor's zone, runs EDHOC and goes on only if the key the sensor proves matches the pairing
- *   code, fetches the sensor's CSR, signs a statement vouching for it, has vouchd issue the
- *   device certificate and the sealed bundle, and relays the bundle it cannot read.
+ *   code, fetches the sensor's CSR, signs a statement vouching for it (and, with --resource,
+ *   for the sensor being that directory resource: "this controller IS press-1"), has vouchd
+ *   issue the device certificate and the sealed bundle, and relays the bundle it cannot read.
  * access coap://HOST:PORT ACTION
  *   Any person, online or not: checks the sensor's certificate against the site's CA and that
  *   the sensor proves its key in EDHOC (a spoofed sensor is reported), offers the newest
@@ -42,10 +43,14 @@
 #define CODE_CONTENT 0x45 /* 2.05 */
 
 #define EVENT_FILE_MAX 4096 /* a sensor's signed event is well under 1 KiB */
+#define INFO_TAGS_MAX  32   /* SENSOR_TAGS_MAX: a resource's tags in the directory */
 
 struct info {
 	bool provisioned;
 	char device[65], zone[65], type[65];
+	char resource[65]; /* what the sensor decides as (provisioned); "" from an older sensor */
+	char tags[INFO_TAGS_MAX][65];
+	size_t n_tags;
 	uint64_t rl_version;
 	bool has_rl;
 	const uint8_t *cert; /* into the link's answer buffer: copy before the next request */
@@ -106,6 +111,21 @@ static int info_read(const uint8_t *p, size_t len, struct info *in)
 			break;
 		case 7:
 			rc = vouch_cbor_read_bstr(&r, &in->cert, &in->cert_len);
+			break;
+		case 8:
+			rc = vouch_cbor_read_tstr(&r, &t, &tl);
+			if (rc == VOUCH_OK)
+				copy_text(in->resource, sizeof(in->resource), t, tl);
+			break;
+		case 9:
+			rc = vouch_cbor_read_array(&r, &in->n_tags);
+			if (rc == VOUCH_OK && in->n_tags > INFO_TAGS_MAX)
+				rc = VOUCH_ERR_CBOR_LIMIT;
+			for (size_t j = 0; rc == VOUCH_OK && j < in->n_tags; j++) {
+				rc = vouch_cbor_read_tstr(&r, &t, &tl);
+				if (rc == VOUCH_OK)
+					copy_text(in->tags[j], sizeof(in->tags[j]), t, tl);
+			}
 			break;
 		default:
 			rc = vouch_cbor_skip(&r);
@@ -256,6 +276,7 @@ struct at_sensor {
 	struct info info;
 	uint8_t cert[4096];
 	size_t cert_len;
+	char name[160]; /* sensor_name() of info, for messages */
 };
 
 static int open_at(struct at_sensor *a, struct wallet *w, const char *uri)
@@ -319,16 +340,35 @@ static void close_at(struct at_sensor *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* What my own credential says about action on this sensor (the same evaluator it runs). */
-static bool my_permission(const struct at_sensor *a, const char *device, uint32_t action,
-                          char *reason, size_t cap)
+/* The name of the sensor for a person: "dev-x" or "dev-x (resource press-1)". */
+static const char *sensor_name(const struct info *in, char *buf, size_t cap)
 {
+	if (in->resource[0] != '\0' && strcmp(in->resource, in->device) != 0)
+		snprintf(buf, cap, "%s (resource %s)", in->device, in->resource);
+	else
+		snprintf(buf, cap, "%s", in->device);
+	return buf;
+}
+
+/* What my own credential says about action on this sensor: the same evaluator on the same
+ * resource it decides as (the id and tags it shows in /info, else its device id). */
+static bool my_permission(const struct at_sensor *a, uint32_t action, char *reason, size_t cap)
+{
+	const char *tags[INFO_TAGS_MAX];
 	struct vouch_policy_view v;
-	struct vouch_policy_resource res = {device, a->info.type, a->info.zone, NULL, 0};
+	struct vouch_policy_resource res;
 	struct vouch_policy_request req;
 	struct vouch_policy_decision d;
 
 	reason[0] = '\0';
+	for (size_t i = 0; i < a->info.n_tags; i++)
+		tags[i] = a->info.tags[i];
+	memset(&res, 0, sizeof(res));
+	res.id = a->info.resource[0] != '\0' ? a->info.resource : a->info.device;
+	res.type = a->info.type;
+	res.zone = a->info.zone;
+	res.tags = a->info.n_tags > 0 ? tags : NULL;
+	res.n_tags = a->info.n_tags;
 	if (vouch_policy_view_init(&v, a->cred.cred.perm, a->cred.cred.perm_len) != VOUCH_OK)
 		return false;
 	memset(&req, 0, sizeof(req));
@@ -363,7 +403,7 @@ static int handshake(struct at_sensor *a, w_link_check_fn check, void *arg)
 
 static int statement_sign(struct wallet *w, const uint8_t *csr, size_t csr_len,
                           const uint8_t tp[VOUCH_THUMBPRINT_LEN], const struct info *in,
-                          uint8_t *out, size_t cap, size_t *out_len)
+                          const char *resource, uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct vouch_cose_hdr_params hp;
 	struct vouch_cbor_writer cw;
@@ -374,7 +414,7 @@ static int statement_sign(struct wallet *w, const uint8_t *csr, size_t csr_len,
 	if (rc != VOUCH_OK)
 		return rc;
 	vouch_cbor_writer_init(&cw, payload, sizeof(payload));
-	vouch_cbor_write_map(&cw, 7);
+	vouch_cbor_write_map(&cw, resource != NULL ? 8 : 7);
 	vouch_cbor_write_uint(&cw, 1);
 	vouch_cbor_write_uint(&cw, 1);
 	vouch_cbor_write_uint(&cw, 2);
@@ -389,6 +429,11 @@ static int statement_sign(struct wallet *w, const uint8_t *csr, size_t csr_len,
 	vouch_cbor_write_int(&cw, (int64_t)time(NULL));
 	vouch_cbor_write_uint(&cw, 7);
 	vouch_cbor_write_cstr(&cw, w->phone);
+	if (resource != NULL) {
+		/* Signed: vouchd knows the installer vouched for this binding, not the relay. */
+		vouch_cbor_write_uint(&cw, 8);
+		vouch_cbor_write_cstr(&cw, resource);
+	}
 	rc = vouch_cbor_writer_finish(&cw, &plen);
 	if (rc != VOUCH_OK)
 		return rc;
@@ -459,8 +504,9 @@ static const char *take_uri(int *argc, char ***argv)
 
 int w_cmd_commission(struct wallet *w, int argc, char **argv)
 {
-	const char *code = NULL, *uri = NULL;
-	const struct w_opt opts[] = {{"code", &code}, {"pin-file", &w->pin_file}};
+	const char *code = NULL, *uri = NULL, *resource = NULL;
+	const struct w_opt opts[] = {
+	    {"code", &code}, {"resource", &resource}, {"pin-file", &w->pin_file}};
 	struct vouch_https *h = NULL;
 	struct at_sensor a;
 	struct pairing_check pc;
@@ -468,7 +514,7 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 	size_t body_len = 0, csr_len = 0, stmt_len = 0, bundle_len = 0, event_len = 0;
 	uint8_t *csr = NULL, stmt[1024], tp[VOUCH_THUMBPRINT_LEN], *bundle = NULL;
 	char *csr_b64 = NULL, *stmt_b64 = NULL, reason[512], err[512], device[65];
-	const char *bundle_b64;
+	const char *bundle_b64, *bound;
 	json_t *req = NULL, *reply = NULL;
 	unsigned ccode = 0;
 	int rc;
@@ -476,8 +522,10 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	uri = take_uri(&argc, &argv);
 	if (w_parse_opts(argc, argv, opts, VOUCH_ARRAY_LEN(opts)) != VOUCH_OK || uri == NULL ||
-	    code == NULL) {
-		w_err("usage: commission coap://HOST:PORT --code CODE");
+	    code == NULL ||
+	    (resource != NULL &&
+	     (resource[0] == '\0' || strlen(resource) > VOUCH_POLICY_NAME_MAX))) {
+		w_err("usage: commission coap://HOST:PORT --code CODE [--resource NAME]");
 		return WALLET_ERROR;
 	}
 	rc = w_open_registered(w, &h);
@@ -495,8 +543,11 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 		rc = WALLET_ERROR;
 		goto out_free;
 	}
-	/* Only a person whose credential allows it goes on (vouchd checks again). */
-	if (!my_permission(&a, "", VOUCH_ACTION_COMMISSION, reason, sizeof(reason))) {
+	/* Only a person whose credential allows it goes on (vouchd checks again). As a named
+	 * resource, its tags are in the directory, which the phone does not hold: vouchd alone
+	 * decides then. */
+	if (resource == NULL &&
+	    !my_permission(&a, VOUCH_ACTION_COMMISSION, reason, sizeof(reason))) {
 		printf("denied: %s\n", reason[0] != '\0' ? reason : "no commission permission");
 		rc = WALLET_REFUSED;
 		goto out_free;
@@ -524,7 +575,7 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 		goto out_free;
 	}
 	memcpy(csr, csr_p, csr_len);
-	rc = statement_sign(w, csr, csr_len, tp, &a.info, stmt, sizeof(stmt), &stmt_len);
+	rc = statement_sign(w, csr, csr_len, tp, &a.info, resource, stmt, sizeof(stmt), &stmt_len);
 	csr_b64 = rc == VOUCH_OK ? w_b64_encode(csr, csr_len) : NULL;
 	stmt_b64 = rc == VOUCH_OK ? w_b64_encode(stmt, stmt_len) : NULL;
 	req = csr_b64 != NULL && stmt_b64 != NULL
@@ -559,7 +610,19 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 		rc = WALLET_REFUSED;
 		goto out_free;
 	}
-	printf("commissioned: %s in zone %s as %s\n", device, a.info.zone, a.info.type);
+	bound = json_string_value(json_object_get(reply, "resource"));
+	if (resource != NULL && (bound == NULL || strcmp(bound, resource) != 0)) {
+		/* The sensor took the bundle; say plainly that it is not what was asked. */
+		w_err("vouchd bound %s to %s, not to %s", device, bound != NULL ? bound : "nothing",
+		      resource);
+		rc = WALLET_ERROR;
+		goto out_free;
+	}
+	if (resource != NULL)
+		printf("commissioned: %s as resource %s in zone %s as %s\n", device, resource,
+		       a.info.zone, a.info.type);
+	else
+		printf("commissioned: %s in zone %s as %s\n", device, a.info.zone, a.info.type);
 	rc = WALLET_OK;
 out_free:
 	free(csr);
@@ -618,6 +681,7 @@ static int contact(struct at_sensor *a, const char *uri)
 		printf("refused: %s\n", err);
 		return WALLET_REFUSED;
 	}
+	cc.device = sensor_name(&a->info, a->name, sizeof(a->name));
 	rc = handshake(a, check_certified, &cc);
 	if (rc != WALLET_OK)
 		return rc;
@@ -723,10 +787,17 @@ static int post_decommission(struct wallet *w, struct vouch_https *h, const uint
 	if (req != NULL)
 		rc = w_call_json(w, h, "POST /api/v1/devices/decommission", "POST",
 		                 "/api/v1/devices/decommission", req, 200, &reply);
-	if (rc == WALLET_OK)
-		printf("vouchd: %s decommissioned, %lld certificate(s) revoked\n",
-		       json_string_value(json_object_get(reply, "device")),
+	if (rc == WALLET_OK) {
+		const char *dev = json_string_value(json_object_get(reply, "device"));
+		const char *res = json_string_value(json_object_get(reply, "resource"));
+
+		printf("vouchd: %s decommissioned, %lld certificate(s) revoked", dev,
 		       (long long)json_integer_value(json_object_get(reply, "revoked")));
+		if (res != NULL && dev != NULL && strcmp(res, dev) != 0)
+			printf("; resource %s stays in the directory, free for its next sensor",
+			       res);
+		printf("\n");
+	}
 	free(b64);
 	json_decref(req);
 	json_decref(reply);
@@ -817,7 +888,7 @@ int w_cmd_decommission(struct wallet *w, int argc, char **argv)
 	if (rc != WALLET_OK)
 		goto out_free;
 	if (a.info.provisioned &&
-	    !my_permission(&a, a.info.device, VOUCH_ACTION_COMMISSION, reason, sizeof(reason))) {
+	    !my_permission(&a, VOUCH_ACTION_COMMISSION, reason, sizeof(reason))) {
 		printf("denied: %s\n", reason[0] != '\0' ? reason : "no commission permission");
 		rc = WALLET_REFUSED;
 		goto out_free;
@@ -845,7 +916,8 @@ int w_cmd_decommission(struct wallet *w, int argc, char **argv)
 		goto out_free;
 	}
 	memcpy(ev_copy, event, event_len);
-	printf("decommissioned: %s (the sensor destroyed its key and wiped its state)\n", device);
+	printf("decommissioned: %s (the sensor destroyed its key and wiped its state)\n",
+	       sensor_name(&a.info, a.name, sizeof(a.name)));
 	fflush(stdout); /* before whatever talking to vouchd says on stderr */
 	rc = report_decommission(w, h, device, ev_copy, event_len);
 out_free:

@@ -6,7 +6,10 @@
 # by time window; a person revoked while the sensor is offline is refused once a colleague's
 # phone has handed over the newest list; a cloned state directory without the secure element is
 # refused at start; decommissioning (the sensor wipes itself, vouchd revokes its certificate and
-# records who) and re-commissioning with the new pairing code.
+# records who) and re-commissioning with the new pairing code. A controller commissioned
+# --resource press-9 decides as that directory resource (a grant on its tag applies offline);
+# a mismatching type or an already bound resource is refused (409); decommissioned, the
+# resource stays and is free for the next controller.
 # usage: test_sensor.sh PATH/TO/vouchd PATH/TO/vouch PATH/TO/vouch-wallet PATH/TO/vouch-sensor
 set -eu
 
@@ -78,6 +81,14 @@ cat >"$w/tester.json" <<JSON
    "when": [{"days": "daily", "from": "$from", "to": "$to"}]}]}}}
 JSON
 check "vouch policy load (the test role)" V policy load "$w/tester.json"
+# A resource of the plant a controller will be commissioned as, and a role granting on its tag
+# only (loaded before anyone logs in: a policy load revokes the credentials out there).
+cat >"$w/press.json" <<JSON
+{"resources": {"press-9": {"type": "machine", "zone": "plant/hall-a", "tags": ["hot-process"]}},
+ "roles": {"hot-operator": {"grants": [
+  {"resources": {"tags": ["hot-process"]}, "actions": ["operate"]}]}}}
+JSON
+check "vouch policy load (resource press-9, a role on tag hot-process only)" V policy load "$w/press.json"
 for u in ines otto olga tom; do
 	printf '%s password 42\n' "$u" >"$w/$u.pw"
 done
@@ -90,6 +101,11 @@ for u in ines otto olga tom; do
 	check "$u logs in with the wallet" "$wallet" --wallet "$w/w-$u" login --server "$https" \
 		--ca "$site/ca/chain.pem" --user "$u" --password-file "$w/$u.pw" --totp "$(totp "$w/$u.uri")"
 done
+printf 'hana password 42\n' >"$w/hana.pw"
+chmod 600 "$w/hana.pw"
+V user add hana --role hot-operator --password-file "$w/hana.pw" >"$w/hana.uri" || fatal "user add hana"
+check "hana logs in with the wallet" "$wallet" --wallet "$w/w-hana" login --server "$https" \
+	--ca "$site/ca/chain.pem" --user hana --password-file "$w/hana.pw" --totp "$(totp "$w/hana.uri")"
 
 port=$(udp_port) || fatal "no UDP port"
 mkdir -p "$w/s1"
@@ -140,6 +156,51 @@ start_sensor "$w/s2" "$port2" --zone plant/hall-a --type machine || fatal "secon
 code2=$(sed -n 's/^pairing-code: //p' "$w/s2.out")
 check "tom commissions the machine controller" "$wallet" --wallet "$w/w-tom" commission \
 	"coap://127.0.0.1:$port2" --code "$code2"
+
+# ---- a controller commissioned AS the plant's resource press-9 (its id and tags apply there) ----
+commission_as() { # WALLET DIR PORT RESOURCE TYPE -> exit status; the output in DIR.c
+	mkdir -p "$2"
+	start_sensor "$2" "$3" --zone plant/hall-a --type "$5" || fatal "sensor $2 did not start"
+	set +e
+	"$wallet" --wallet "$w/w-$1" commission "coap://127.0.0.1:$3" \
+		--code "$(sed -n 's/^pairing-code: //p' "$2.out")" --resource "$4" >"$2.c" 2>&1
+	local r=$?
+	set -e
+	echo "$r"
+}
+port4=$(udp_port) || fatal "no UDP port"
+check_eq "tom commissions a controller --resource press-9 (exit 0)" \
+	"$(commission_as tom "$w/s4" "$port4" press-9 machine)" 0
+dev4=$(sed -n 's/^commissioned: \(dev-[0-9a-f]*\) as resource press-9 .*/\1/p' "$w/s4.c")
+[ -n "$dev4" ] && ok "the wallet says $dev4 is press-9" || not_ok "commission: $(cat "$w/s4.c")"
+V events --limit 1000 >"$w/events.txt" 2>&1 || true
+grep "device.commission " "$w/events.txt" | grep "device=$dev4 " | grep -q "resource=press-9" &&
+	ok "device.commission names the resource" || not_ok "no device.commission naming press-9"
+V cert list --device "$dev4" --status valid >"$w/certs4.txt" 2>&1 || true
+grep -q "$dev4" "$w/certs4.txt" && ok "the certificate is the device's ($dev4), not press-9's" ||
+	not_ok "certs: $(cat "$w/certs4.txt")"
+V resource show "$dev4" >/dev/null 2>&1 && not_ok "a resource $dev4 was made beside press-9" ||
+	ok "no resource $dev4 beside press-9"
+info4=$(coap-client-notls -m get "coap://127.0.0.1:$port4/info" 2>/dev/null | od -An -c | tr -d ' \n' || true)
+[[ $info4 == *press-9* && $info4 == *hot-process* ]] && ok "/info shows press-9 and its tag" ||
+	not_ok "/info: $info4"
+port5=$(udp_port) || fatal "no UDP port"
+check_eq "a door sensor --resource press-9 (a machine) is refused (exit 1)" \
+	"$(commission_as tom "$w/s5" "$port5" press-9 door)" 1
+grep -q "HTTP 409.*resource press-9 is a machine in zone plant/hall-a, but the sensor reports a door in zone plant/hall-a" "$w/s5.c" &&
+	ok "409, naming both types" || not_ok "refusal: $(cat "$w/s5.c")"
+port6=$(udp_port) || fatal "no UDP port"
+check_eq "a second controller --resource press-9 is refused (exit 1)" \
+	"$(commission_as tom "$w/s6" "$port6" press-9 machine)" 1
+grep -q "HTTP 409.*resource press-9 is already bound to device $dev4" "$w/s6.c" &&
+	ok "409, naming the device bound to it" || not_ok "refusal: $(cat "$w/s6.c")"
+set +e
+"$wallet" --wallet "$w/w-tom" commission "coap://127.0.0.1:$port6" \
+	--code "$(sed -n 's/^pairing-code: //p' "$w/s6.out")" --resource press-404 >"$w/s6.c2" 2>&1
+rc=$?
+set -e
+check_eq "--resource that is not in the directory: refused (exit 1)" "$rc" 1
+grep -q 'HTTP 404.*no resource "press-404"' "$w/s6.c2" && ok "404, naming it" || not_ok "refusal: $(cat "$w/s6.c2")"
 
 # ---- decommissioning and re-commissioning (a third sensor, online) ----
 port3=$(udp_port) || fatal "no UDP port"
@@ -236,6 +297,12 @@ check_eq "tom operates at 80 degrees (denied by the reading)" "$(access tom oper
 grep -q "temperature" "$w/a.out" && ok "the denial names the reading" || not_ok "answer: $(cat "$w/a.out")"
 check_eq "tom services outside his window (denied by time)" "$(access tom service)" 1
 grep -q "window\|time" "$w/a.out" && ok "the denial names the window" || not_ok "answer: $(cat "$w/a.out")"
+check_eq "hana (grant on tag hot-process) may not operate the unbound controller" "$(access hana operate)" 1
+# At the controller that IS press-9, offline: the grant on its tag applies.
+uri=coap://127.0.0.1:$port4
+check_eq "vouchd down: hana operates press-9 (granted by its tag)" "$(access hana operate)" 0
+grep -q '^granted: .*hot-process' "$w/a.out" && ok "the reason names the tag" || not_ok "answer: $(cat "$w/a.out")"
+check_eq "vouchd down: otto (no grant on the tag, no training) may not operate press-9" "$(access otto operate)" 1
 uri=$uri_main
 
 # ---- a clone of the state directory without the secure element ----
@@ -253,6 +320,8 @@ set -e
 # The original, restarted, is still the commissioned device.
 start_sensor "$w/s1" "$port" || fatal "vouch-sensor did not restart"
 check_eq "after a restart the sensor still decides (granted)" "$(access ines read)" 0
+start_sensor "$w/s4" "$port4" || fatal "press-9's controller did not restart"
+start_sensor "$w/s6" "$port6" || fatal "the sixth sensor did not restart"
 
 # ---- decommissioning while vouchd is down: the sensor's last event waits in the wallet ----
 start_sensor "$w/s3" "$port3" || fatal "the third sensor did not restart"
@@ -277,6 +346,27 @@ V events --limit 1000 >"$w/events.txt" 2>&1 || true
 check_eq "a second relay of the same event records nothing (its certificate is revoked)" \
 	"$(grep -c "device.decommission .*device=$dev3b " "$w/events.txt")" 1
 [ ! -e "$pending" ] && ok "the refused copy is not kept" || not_ok "the copy is still kept"
+
+# ---- press-9's controller decommissioned: the resource stays, its binding goes ----
+set +e
+"$wallet" --wallet "$w/w-tom" decommission "coap://127.0.0.1:$port4" >"$w/d7.out" 2>&1
+rc=$?
+set -e
+check_eq "tom decommissions press-9's controller (exit 0)" "$rc" 0
+grep -q "^decommissioned: $dev4 (resource press-9) " "$w/d7.out" && ok "the wallet names the resource" ||
+	not_ok "decommission: $(cat "$w/d7.out")"
+grep -q "^vouchd: $dev4 decommissioned, 1 certificate(s) revoked; resource press-9 stays" "$w/d7.out" &&
+	ok "vouchd revoked it and kept press-9" || not_ok "decommission: $(cat "$w/d7.out")"
+check "press-9 is still in the directory" V resource show press-9
+V events --limit 1000 >"$w/events.txt" 2>&1 || true
+grep "device.decommission " "$w/events.txt" | grep "device=$dev4 " | grep -q "resource=press-9" &&
+	ok "device.decommission names the resource" || not_ok "no device.decommission naming press-9"
+set +e
+"$wallet" --wallet "$w/w-tom" commission "coap://127.0.0.1:$port6" \
+	--code "$(sed -n 's/^pairing-code: //p' "$w/s6.out")" --resource press-9 >"$w/s6.c3" 2>&1
+rc=$?
+set -e
+check_eq "the binding is gone: the next controller becomes press-9 (exit 0)" "$rc" 0
 pki_stop
 stop_sensors
 

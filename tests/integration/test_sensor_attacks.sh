@@ -167,7 +167,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 sdir = sys.argv[-1]
-state = cbor2.loads(open(sdir + '/state.cbor', 'rb').read())
+raw = open(sdir + '/state.cbor', 'rb').read()
+# state.cbor = the CBOR state, then its CRC-32 (zlib's), big-endian
+assert zlib.crc32(raw[:-4]).to_bytes(4, 'big') == raw[-4:], 'state.cbor: CRC-32 mismatch'
+state = cbor2.loads(raw[:-4])
 if sys.argv[1] == 'next':
     print(state[3])
     sys.exit(0)
@@ -435,7 +438,7 @@ device2=$(sed -n 's/^commissioned: \(dev-[0-9a-f]*\) .*/\1/p' "$w/c2.out")
 check_eq "ines reads s2 (granted)" "$(access ines "$uri2" read)" 0
 
 # A spoof of s1 showing s2's genuine certificate (for its own key, under the site's CA).
-"$py" -c 'import sys, cbor2; open(sys.argv[2], "wb").write(cbor2.loads(open(sys.argv[1], "rb").read())[8])' \
+"$py" -c 'import sys, cbor2; open(sys.argv[2], "wb").write(cbor2.loads(open(sys.argv[1], "rb").read()[:-4])[8])' \
 	"$w/s2/state.cbor" "$w/s2-cert.der"
 before=$(sha_s1)
 spoof_on spoof-other "$w/s2-cert.der"

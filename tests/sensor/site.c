@@ -166,6 +166,7 @@ void site_bundle_init(struct site *t, struct site_bundle *b, const struct vouch_
 	b->revsigner = &t->revsigner;
 	b->firmware = &t->firmware;
 	b->issued_at = site_now;
+	b->resource = SITE_DEVICE; /* as vouchd makes it without --resource: the device itself */
 	b->signer = &t->issuing_key;
 	b->seal_to = dev_pub;
 }
@@ -192,7 +193,7 @@ void site_bundle_seal(const struct site_bundle *b, uint8_t *out, size_t cap, siz
 	size_t plain_len = 0, signed_len = 0;
 
 	vouch_cbor_writer_init(&w, plain, sizeof(plain));
-	vouch_cbor_write_map(&w, b->extra_key ? 15 : 14);
+	vouch_cbor_write_map(&w, 15 + (b->resource != NULL) + b->extra_key);
 	vouch_cbor_write_uint(&w, 1);
 	vouch_cbor_write_uint(&w, b->version);
 	vouch_cbor_write_uint(&w, 2);
@@ -223,8 +224,20 @@ void site_bundle_seal(const struct site_bundle *b, uint8_t *out, size_t cap, siz
 	vouch_cbor_write_cstr(&w, b->installer);
 	vouch_cbor_write_uint(&w, 14);
 	vouch_cbor_write_int(&w, b->issued_at);
-	if (b->extra_key) {
+	if (b->resource != NULL) {
 		vouch_cbor_write_uint(&w, 15);
+		vouch_cbor_write_cstr(&w, b->resource);
+	}
+	vouch_cbor_write_uint(&w, 16);
+	if (b->tags_not_array) {
+		vouch_cbor_write_cstr(&w, "hot-process");
+	} else {
+		vouch_cbor_write_array(&w, b->n_tags);
+		for (size_t i = 0; i < b->n_tags; i++)
+			vouch_cbor_write_cstr(&w, b->tags[i]);
+	}
+	if (b->extra_key) {
+		vouch_cbor_write_uint(&w, 17);
 		vouch_cbor_write_uint(&w, 0);
 	}
 	assert_int_equal(vouch_cbor_writer_finish(&w, &plain_len), VOUCH_OK);
@@ -275,12 +288,11 @@ size_t site_perm(bool commission, uint8_t *out, size_t cap)
 	return len;
 }
 
-size_t site_credential(struct site *t, const char *sub, const struct vouch_key *phone,
-                       const char *aud, int64_t iat, int64_t exp, bool commission, uint8_t *out,
-                       size_t cap)
+static size_t credential(struct site *t, const char *sub, const struct vouch_key *phone,
+                         const char *aud, int64_t iat, int64_t exp, const uint8_t *perm,
+                         size_t perm_len, uint8_t *out, size_t cap)
 {
 	struct vouch_cred_params p;
-	uint8_t perm[1024];
 	size_t len = 0;
 
 	memset(&p, 0, sizeof(p));
@@ -294,10 +306,27 @@ size_t site_credential(struct site *t, const char *sub, const struct vouch_key *
 	assert_int_equal(vouch_random(p.cti, sizeof(p.cti)), VOUCH_OK);
 	p.cnf = phone;
 	p.perm = perm;
-	p.perm_len = site_perm(commission, perm, sizeof(perm));
+	p.perm_len = perm_len;
 	p.issuer_kid = t->issuer_kid;
 	assert_int_equal(vouch_cred_issue(&p, &t->issuer, out, cap, &len), VOUCH_OK);
 	return len;
+}
+
+size_t site_credential(struct site *t, const char *sub, const struct vouch_key *phone,
+                       const char *aud, int64_t iat, int64_t exp, bool commission, uint8_t *out,
+                       size_t cap)
+{
+	uint8_t perm[1024];
+	size_t perm_len = site_perm(commission, perm, sizeof(perm));
+
+	return credential(t, sub, phone, aud, iat, exp, perm, perm_len, out, cap);
+}
+
+size_t site_credential_perm(struct site *t, const char *sub, const struct vouch_key *phone,
+                            int64_t iat, int64_t exp, const uint8_t *perm, size_t perm_len,
+                            uint8_t *out, size_t cap)
+{
+	return credential(t, sub, phone, NULL, iat, exp, perm, perm_len, out, cap);
 }
 
 size_t site_revlist(struct site *t, const struct vouch_key *signer, uint64_t version,
@@ -414,6 +443,8 @@ void site_provision_direct(struct site *t, struct vouch_sensor *s)
 	strcpy(st->iss, SITE_ISS);
 	strcpy(st->aud, SITE_AUD);
 	strcpy(st->installer, "ian");
+	strcpy(st->resource, SITE_DEVICE);
+	st->n_tags = 0;
 	st->commissioned_at = site_now;
 	st->revlist_len = 0;
 	assert_int_equal(sensor_state_save(s->sdir, st, s->scratch, sizeof(s->scratch)), VOUCH_OK);
@@ -533,6 +564,10 @@ void site_event_read(const uint8_t *ev, size_t len, const struct vouch_key *pub,
 			break;
 		case 12:
 			text_of(&r, out->who, sizeof(out->who));
+			break;
+		case 13:
+			text_of(&r, out->resource, sizeof(out->resource));
+			assert_true(out->resource[0] != '\0');
 			break;
 		default:
 			fail_msg("unknown event key %llu", (unsigned long long)key);

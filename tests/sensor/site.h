@@ -62,7 +62,11 @@ struct site_bundle {
 	size_t n_ca;
 	const struct vouch_key *issuer, *revsigner, *firmware;
 	int64_t issued_at;
-	bool extra_key;                  /* a 15th entry */
+	const char *resource;    /* key 15; NULL: left out (a malformed bundle) */
+	const char *const *tags; /* key 16 */
+	size_t n_tags;
+	bool tags_not_array;             /* key 16 as one text (a malformed bundle) */
+	bool extra_key;                  /* a 17th entry */
 	const struct vouch_key *signer;  /* the inner COSE_Sign1's key */
 	const struct vouch_key *seal_to; /* the recipient */
 	int64_t content_alg;             /* 0: AES-CCM-16-64-128 */
@@ -76,6 +80,12 @@ void site_bundle_seal(const struct site_bundle *b, uint8_t *out, size_t cap, siz
  *   2 permit operate on type "machine" while temperature < 60
  *   3 permit commission in "plant" (with commission=true only) */
 size_t site_perm(bool commission, uint8_t *out, size_t cap);
+
+/* A credential for sub with the encoded permissions perm, bound to phone, valid [iat, exp), the
+ * site's iss and aud. */
+size_t site_credential_perm(struct site *t, const char *sub, const struct vouch_key *phone,
+                            int64_t iat, int64_t exp, const uint8_t *perm, size_t perm_len,
+                            uint8_t *out, size_t cap);
 
 /* A credential for sub, bound to phone, valid [iat, exp), with the site's iss and aud unless
  * aud is given. */
@@ -126,6 +136,7 @@ struct site_event {
 	bool has_rl_version;
 	uint64_t rl_version;
 	char who[SENSOR_TEXT_MAX + 1];
+	char resource[SENSOR_NAME_MAX + 1]; /* key 13: "" when absent */
 };
 void site_event_read(const uint8_t *ev, size_t len, const struct vouch_key *pub,
                      struct site_event *out);

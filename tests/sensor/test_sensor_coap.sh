@@ -28,7 +28,8 @@ fail() {
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 uri=coap://127.0.0.1:$port
 
-# A minimal CBOR reader (maps of uint keys; uint, bool, text, bytes): no code shared with vouch.
+# A minimal CBOR reader (maps of uint keys; uint, bool, text, bytes, arrays): no code shared
+# with vouch.
 cat > "$dir/cbor.py" <<'PY'
 import sys
 def item(b, p):
@@ -40,6 +41,11 @@ def item(b, p):
     if mt == 0: return n, p
     if mt == 2: return bytes(b[p:p + n]), p + n
     if mt == 3: return b[p:p + n].decode(), p + n
+    if mt == 4:
+        a = []
+        for _ in range(n):
+            v, p = item(b, p); a.append(v)
+        return a, p
     if mt == 5:
         m = {}
         for _ in range(n):
@@ -141,7 +147,8 @@ grep -q '^pairing-code:' "$dir/sensor-second.out" && fail "a provisioned sensor 
 req get info "" 2.05
 cbor "$dir/answer" > "$dir/info.txt"
 grep -qx '2=provisioned' "$dir/info.txt" && grep -q '^3=dev-' "$dir/info.txt" &&
-	grep -q '^7=bytes:' "$dir/info.txt" && ! grep -q '^6=' "$dir/info.txt" ||
+	grep -q '^7=bytes:' "$dir/info.txt" && ! grep -q '^6=' "$dir/info.txt" &&
+	grep -q '^8=dev-' "$dir/info.txt" && grep -qx '9=\[\]' "$dir/info.txt" ||
 	fail "info: $(cat "$dir/info.txt")"
 req post revocations "$dir/rl-2.cbor" 2.04
 [ "$(cbor "$dir/answer")" = "1=2" ] || fail "list 2 not taken: $(cbor "$dir/answer")"

@@ -4,8 +4,12 @@
  * sealed bundle installs (state, anchors, `commission` event) and only in the session that
  * fetched the CSR; a bundle sealed to another key, signed by another key, carrying a device
  * certificate for another key, device id or CA, another content algorithm, another version, an
- * extra entry, a bad time zone, or truncated, is refused with 4.00 and leaves the sensor exactly
- * as it was;
+ * extra entry, a bad time zone, a missing, empty or over-long resource id, tags that are not an
+ * array of at most SENSOR_TAGS_MAX non-empty texts, or truncated, is refused with 4.00 and leaves
+ * the sensor exactly as it was;
+ * a bundle naming a resource (key 15) with tags (16) makes the sensor decide as that resource:
+ * a grant on its id or its tag applies, one on another tag does not; /info shows it (keys 8,
+ * 9) and events carry it (key 13), also after a restart;
  * decommissioning needs a credential allowing `commission` here, answers the last event, then
  * the agent wipes itself.
  */
@@ -165,13 +169,14 @@ static void test_csr(void **state)
 	assert_int_equal(call(sensor_handle_commission_csr, NULL, NULL, 0), SENSOR_UNAUTHORIZED);
 }
 
-/* info: the keys present and the state / device id. */
+/* info: the keys present and the state / device id, and once provisioned the resource and
+ * its tags exactly as the state holds them. */
 static void check_info(bool provisioned)
 {
 	struct vouch_cbor_reader r;
 	const char *t;
 	const uint8_t *b;
-	size_t n = 0, tl = 0, bl = 0;
+	size_t n = 0, tl = 0, bl = 0, nt = 0;
 	uint64_t key = 0, v = 0;
 	unsigned seen = 0;
 
@@ -191,6 +196,15 @@ static void check_info(bool provisioned)
 			assert_int_equal(vouch_cbor_read_bstr(&r, &b, &bl), VOUCH_OK);
 			assert_int_equal(bl, sensor.st.cert_len);
 			break;
+		case 9:
+			assert_int_equal(vouch_cbor_read_array(&r, &nt), VOUCH_OK);
+			assert_int_equal(nt, sensor.st.n_tags);
+			for (size_t j = 0; j < nt; j++) {
+				assert_int_equal(vouch_cbor_read_tstr(&r, &t, &tl), VOUCH_OK);
+				assert_int_equal(tl, strlen(sensor.st.tags[j]));
+				assert_memory_equal(t, sensor.st.tags[j], tl);
+			}
+			break;
 		default:
 			assert_int_equal(vouch_cbor_read_tstr(&r, &t, &tl), VOUCH_OK);
 			if (key == 2)
@@ -199,9 +213,13 @@ static void check_info(bool provisioned)
 				assert_memory_equal(t, SITE_DEVICE, tl);
 			if (key == 4)
 				assert_memory_equal(t, SITE_ZONE, tl);
+			if (key == 8) {
+				assert_int_equal(tl, strlen(sensor.st.resource));
+				assert_memory_equal(t, sensor.st.resource, tl);
+			}
 		}
 	}
-	assert_int_equal(seen, provisioned ? 0xbeu : 0x36u);
+	assert_int_equal(seen, provisioned ? 0x3beu : 0x36u);
 	assert_int_equal(call(sensor_handle_info, NULL, (const uint8_t *)"x", 1),
 	                 SENSOR_BAD_REQUEST);
 }
@@ -240,9 +258,12 @@ static void test_bundle_good(void **state)
 	assert_string_equal(ev.kind, "commission");
 	assert_string_equal(ev.who, "ian");
 	assert_string_equal(ev.device, SITE_DEVICE);
+	assert_string_equal(ev.resource, ""); /* its own resource: no key 13 */
 	assert_int_equal(ev.seq, 1);
 
 	assert_true(sensor.st.provisioned);
+	assert_string_equal(sensor.st.resource, SITE_DEVICE);
+	assert_int_equal(sensor.st.n_tags, 0);
 	assert_string_equal(sensor.st.iss, SITE_ISS);
 	assert_string_equal(sensor.st.tz, SITE_TZ);
 	assert_int_equal(sensor.st.n_ca, 2);
@@ -342,6 +363,32 @@ static void test_bundle_refused(void **state)
 	bundle.device = long_id;
 	refused(sess, "the bundle is malformed");
 
+	/* The resource it decides as: required, a name, with at most SENSOR_TAGS_MAX tags. */
+	bundle.resource = NULL;
+	refused(sess, "the bundle is malformed");
+	bundle.resource = "";
+	refused(sess, "the bundle is malformed");
+	bundle.resource = long_id;
+	refused(sess, "the bundle is malformed");
+	bundle.tags_not_array = true;
+	refused(sess, "the bundle is malformed");
+	{
+		const char *many[SENSOR_TAGS_MAX + 1], *empty[] = {"hot-process", ""},
+		                                       *toolong[] = {long_id};
+
+		for (size_t i = 0; i < VOUCH_ARRAY_LEN(many); i++)
+			many[i] = "t";
+		bundle.tags = many;
+		bundle.n_tags = VOUCH_ARRAY_LEN(many);
+		refused(sess, "the bundle is malformed");
+		bundle.tags = empty;
+		bundle.n_tags = 2;
+		refused(sess, "the bundle is malformed");
+		bundle.tags = toolong;
+		bundle.n_tags = 1;
+		refused(sess, "the bundle is malformed");
+	}
+
 	/* Not a sealed bundle at all: garbage, the signed bundle in the clear, truncations. */
 	assert_int_equal(
 	    call(sensor_handle_commission_bundle, sess, (const uint8_t *)"\xd8\x60", 2),
@@ -365,6 +412,131 @@ static void test_bundle_refused(void **state)
 	assert_int_equal(sensor.st.next_seq, 2);
 	vouch_key_clear(&other);
 	vouch_key_clear(&other_pub);
+}
+
+/* Permissions of a person on the plant's resource press-9 (role "press"):
+ *   0 permit operate on tag "hot-process"
+ *   1 permit service on id "press-9"
+ *   2 permit stop on tag "cold-store" (a tag press-9 does not have) */
+static size_t press_perm(uint8_t *buf, size_t cap)
+{
+	static const char *const roles[] = {"press"};
+	static const char *const hot[] = {"hot-process"}, *const cold[] = {"cold-store"};
+	struct vouch_policy_perm perms[3];
+	struct vouch_policy_set set;
+	size_t len = 0;
+
+	memset(perms, 0, sizeof(perms));
+	perms[0].tags = hot;
+	perms[0].n_tags = 1;
+	perms[0].actions = VOUCH_ACTION_OPERATE;
+	perms[1].id = "press-9";
+	perms[1].actions = VOUCH_ACTION_SERVICE;
+	perms[2].tags = cold;
+	perms[2].n_tags = 1;
+	perms[2].actions = VOUCH_ACTION_STOP;
+	memset(&set, 0, sizeof(set));
+	set.tz = SITE_TZ;
+	set.roles = roles;
+	set.n_roles = 1;
+	set.perms = perms;
+	set.n_perms = 3;
+	assert_int_equal(vouch_policy_encode(&set, buf, cap, &len), VOUCH_OK);
+	return len;
+}
+
+/* Decide action for a credential with press_perm() in a fresh session. */
+static bool press_decides(uint32_t action, uint8_t cid)
+{
+	struct sensor_session *sess = site_session(&sensor, &phone, cid);
+	uint8_t perm[512];
+	char reason[SENSOR_REASON_MAX];
+	size_t perm_len = press_perm(perm, sizeof(perm)), len;
+	bool granted = true;
+
+	len = site_credential_perm(&site, "pat", &phone, site_now - 60, site_now + HOUR, perm,
+	                           perm_len, cred, sizeof(cred));
+	assert_int_equal(call(sensor_handle_authz_info, sess, cred, len), SENSOR_CREATED);
+	assert_int_equal(sensor_decide(&sensor, sess, action, &granted, reason, sizeof(reason)),
+	                 VOUCH_OK);
+	sensor_session_close(sess);
+	return granted;
+}
+
+static void test_bundle_resource(void **state)
+{
+	static const char *const tags[] = {"hot-process", "production"};
+	struct sensor_session *sess;
+	struct vouch_cbor_reader r;
+	struct site_event ev[4];
+	uint8_t list[1024];
+	const uint8_t *e;
+	const char *t;
+	size_t len = 0, n = 0, tl = 0, el = 0;
+	uint64_t key = 0, v = 0;
+
+	(void)state;
+	sess = csr_session(1);
+	site_bundle_init(&site, &bundle, &pub);
+	bundle.resource = "press-9";
+	bundle.tags = tags;
+	bundle.n_tags = 2;
+	site_bundle_seal(&bundle, sealed, sizeof(sealed), &len);
+	assert_int_equal(call(sensor_handle_commission_bundle, sess, sealed, len), SENSOR_CHANGED);
+	assert_string_equal(sensor.st.device_id, SITE_DEVICE); /* the identity is the key's */
+	assert_string_equal(sensor.st.resource, "press-9");
+	assert_int_equal(sensor.st.n_tags, 2);
+	assert_string_equal(sensor.st.tags[0], "hot-process");
+	assert_string_equal(sensor.st.tags[1], "production");
+	/* The commission event: the device id in key 4, the resource in key 13. */
+	vouch_cbor_reader_init(&r, out, out_len);
+	assert_int_equal(vouch_cbor_read_map(&r, &n), VOUCH_OK);
+	assert_int_equal(vouch_cbor_read_uint(&r, &key), VOUCH_OK);
+	assert_int_equal(vouch_cbor_read_uint(&r, &v), VOUCH_OK);
+	assert_int_equal(vouch_cbor_read_uint(&r, &key), VOUCH_OK);
+	assert_int_equal(vouch_cbor_read_tstr(&r, &t, &tl), VOUCH_OK);
+	assert_memory_equal(t, SITE_DEVICE, tl);
+	assert_int_equal(vouch_cbor_read_uint(&r, &key), VOUCH_OK);
+	assert_int_equal(vouch_cbor_read_bstr(&r, &e, &el), VOUCH_OK);
+	site_event_read(e, el, &pub, &ev[0]);
+	assert_string_equal(ev[0].device, SITE_DEVICE);
+	assert_string_equal(ev[0].resource, "press-9");
+	check_info(true);
+
+	/* It decides as press-9: its tag and its id grant, another tag does not. */
+	len = site_revlist(&site, NULL, 1, site_now - 5, NULL, 0, list, sizeof(list));
+	assert_int_equal(call(sensor_handle_revocations, NULL, list, len), SENSOR_CHANGED);
+	assert_true(press_decides(VOUCH_ACTION_OPERATE, 2));
+	assert_true(press_decides(VOUCH_ACTION_SERVICE, 3));
+	assert_false(press_decides(VOUCH_ACTION_STOP, 4));
+
+	/* What the state directory holds: the same after a restart. */
+	sensor_stop(&sensor);
+	assert_int_equal(site_start(&sensor, dir, devkey), VOUCH_OK);
+	assert_string_equal(sensor.st.resource, "press-9");
+	assert_int_equal(sensor.st.n_tags, 2);
+	assert_string_equal(sensor.st.tags[1], "production");
+	assert_true(press_decides(VOUCH_ACTION_OPERATE, 5));
+	assert_false(press_decides(VOUCH_ACTION_STOP, 6));
+	/* Every event names it: the commission, the list taken, the three decisions (the
+	 * access events of press_decides are not recorded: sensor_decide() only decides). */
+	assert_int_equal(site_queue_events(&sensor, &pub, ev, 4), 2);
+	assert_string_equal(ev[1].kind, "revocations");
+	assert_string_equal(ev[1].resource, "press-9");
+}
+
+/* The same grants at an unbound sensor (its own resource, no tags): none applies. */
+static void test_unbound_decides(void **state)
+{
+	uint8_t list[1024];
+	size_t len;
+
+	(void)state;
+	site_commission(&site, &sensor);
+	len = site_revlist(&site, NULL, 1, site_now - 5, NULL, 0, list, sizeof(list));
+	assert_int_equal(call(sensor_handle_revocations, NULL, list, len), SENSOR_CHANGED);
+	assert_false(press_decides(VOUCH_ACTION_OPERATE, 2));
+	assert_false(press_decides(VOUCH_ACTION_SERVICE, 3));
 }
 
 static size_t commission_cred(bool allowed)
@@ -450,6 +622,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bundle_good, sensor_up, sensor_down),
 	    cmocka_unit_test_setup_teardown(test_bundle_session, sensor_up, sensor_down),
 	    cmocka_unit_test_setup_teardown(test_bundle_refused, sensor_up, sensor_down),
+	    cmocka_unit_test_setup_teardown(test_bundle_resource, sensor_up, sensor_down),
+	    cmocka_unit_test_setup_teardown(test_unbound_decides, sensor_up, sensor_down),
 	    cmocka_unit_test_setup_teardown(test_decommission, sensor_up, sensor_down),
 	};
 

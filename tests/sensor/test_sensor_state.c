@@ -1,10 +1,11 @@
 /*
- * The sensor's persistent state (sensor/state.c, sensor/agent.c): the state file round-trips,
- * is decoded strictly (another version, unknown or missing keys, wrong types, trailing bytes,
- * every truncation refused), is replaced atomically, event sequence numbers survive restarts
- * and are never reused, and a provisioned state refuses to run on another key than the one it
- * was commissioned for (an injected key here; the real secure element in the PSA build: a
- * cloned directory without it, a swapped element, the local reset).
+ * The sensor's persistent state (sensor/state.c, sensor/agent.c): the state file round-trips
+ * (every field at its limit too, 32 tags of 64 bytes), is decoded strictly (another version,
+ * unknown or missing keys, wrong types, trailing bytes, every truncation, a resource or tags
+ * missing or out of bounds refused), is replaced atomically, event sequence numbers survive
+ * restarts and are never reused, and a provisioned state refuses to run on another key than the one
+ * it was commissioned for (an injected key here; the real secure element in the PSA build: a cloned
+ * directory without it, a swapped element, the local reset).
  */
 #define _DEFAULT_SOURCE
 #include <fcntl.h>
@@ -66,6 +67,10 @@ static void fill_provisioned(struct sensor_state *s)
 	s->commissioned_at = -5;
 	memset(s->revlist, 0x44, 1000);
 	s->revlist_len = 1000;
+	strcpy(s->resource, "press-9");
+	strcpy(s->tags[0], "hot-process");
+	strcpy(s->tags[1], "production");
+	s->n_tags = 2;
 }
 
 static void test_roundtrip(void **state)
@@ -99,9 +104,25 @@ static void test_roundtrip(void **state)
 	st.issuer_key_len = st.revlist_key_len = st.firmware_key_len = SENSOR_COSE_KEY_MAX;
 	memset(st.iss, 'i', SENSOR_TEXT_MAX);
 	st.iss[SENSOR_TEXT_MAX] = '\0';
+	memset(st.aud, 'a', SENSOR_TEXT_MAX);
+	memset(st.installer, 'n', SENSOR_TEXT_MAX);
+	memset(st.zone, 'z', SENSOR_NAME_MAX);
+	memset(st.type, 'y', SENSOR_NAME_MAX);
+	memset(st.device_id, 'd', SENSOR_NAME_MAX);
+	memset(st.resource, 'r', SENSOR_NAME_MAX);
+	for (size_t i = 0; i < SENSOR_TAGS_MAX; i++) {
+		memset(st.tags[i], 'a' + (int)(i % 26), SENSOR_NAME_MAX);
+		st.tags[i][SENSOR_NAME_MAX] = '\0';
+	}
+	st.n_tags = SENSOR_TAGS_MAX;
 	assert_int_equal(sensor_state_encode(&st, buf, sizeof(buf), &len), VOUCH_OK);
 	assert_int_equal(sensor_state_decode(buf, len, &st2), VOUCH_OK);
 	assert_memory_equal(&st, &st2, sizeof(st));
+	assert_string_equal(st2.tags[SENSOR_TAGS_MAX - 1], st.tags[SENSOR_TAGS_MAX - 1]);
+	/* One tag more than the bound is never written. */
+	st.n_tags = SENSOR_TAGS_MAX + 1;
+	assert_int_equal(sensor_state_encode(&st, buf, sizeof(buf), &len), VOUCH_ERR_INVALID);
+	assert_int_equal(len, 0);
 }
 
 /* A state map written entry by entry: n pairs of (key, kind, value). */
@@ -143,7 +164,7 @@ static void test_strict(void **state)
 {
 	static const int64_t good[] = {1, 2, 3};
 	static const int64_t bad_order[] = {2, 1, 3};
-	static const int64_t unknown[] = {1, 2, 3, 18};
+	static const int64_t unknown[] = {1, 2, 3, 20};
 	static const int64_t missing[] = {1, 2};
 	static const int64_t unprov_cert[] = {1, 2, 3, 8};
 	static const int64_t zone[] = {1, 2, 3, 4};
@@ -173,14 +194,15 @@ static void test_strict(void **state)
 	len = write_map(good, "1t1", 3, m); /* provisioned as text */
 	assert_int_equal(sensor_state_decode(m, len, &st), VOUCH_ERR_STORE_CORRUPT);
 
-	/* A provisioned state without its last field (key 16, commissioned at = -5: 0x10 0x24). */
+	/* A provisioned state without its last field (key 19, tags = []: 0x13 0x80). */
 	fill_provisioned(&st2);
 	st2.revlist_len = 0;
+	st2.n_tags = 0;
 	assert_int_equal(sensor_state_encode(&st2, buf, sizeof(buf), &full), VOUCH_OK);
 	assert_int_equal(sensor_state_decode(buf, full, &st), VOUCH_OK);
-	assert_int_equal(buf[0], 0xb0); /* a map of 16 */
-	assert_int_equal(buf[full - 2], 0x10);
-	buf[0] = 0xaf;
+	assert_int_equal(buf[0], 0xb2); /* a map of 18 */
+	assert_int_equal(buf[full - 2], 0x13);
+	buf[0] = 0xb1;
 	assert_int_equal(sensor_state_decode(buf, full - 2, &st), VOUCH_ERR_STORE_CORRUPT);
 
 	/* Trailing bytes, and every truncation. */
@@ -193,6 +215,122 @@ static void test_strict(void **state)
 	/* A refused state leaves a fresh one behind, never half of the bad one. */
 	assert_false(st2.provisioned);
 	assert_int_equal(st2.next_seq, 1);
+}
+
+/* The encoding of fill_provisioned() without a list and without tags, whose last entry is
+ * then 19 => [] (0x13 0x80), with that empty array replaced by what write_tags writes. */
+static size_t with_tags(void (*write_tags)(struct vouch_cbor_writer *w), uint8_t *out, size_t cap)
+{
+	struct vouch_cbor_writer w;
+	size_t full = 0, len = 0;
+
+	fill_provisioned(&st2);
+	st2.revlist_len = 0;
+	st2.n_tags = 0;
+	assert_int_equal(sensor_state_encode(&st2, out, cap, &full), VOUCH_OK);
+	assert_int_equal(out[full - 2], 0x13);
+	assert_int_equal(out[full - 1], 0x80);
+	vouch_cbor_writer_init(&w, out + full - 1, cap - full + 1);
+	write_tags(&w);
+	assert_int_equal(vouch_cbor_writer_finish(&w, &len), VOUCH_OK);
+	return full - 1 + len;
+}
+
+static void tags_two(struct vouch_cbor_writer *w)
+{
+	vouch_cbor_write_array(w, 2);
+	vouch_cbor_write_cstr(w, "hot-process");
+	vouch_cbor_write_cstr(w, "line-1");
+}
+
+static void tags_too_many(struct vouch_cbor_writer *w)
+{
+	vouch_cbor_write_array(w, SENSOR_TAGS_MAX + 1);
+	for (size_t i = 0; i < SENSOR_TAGS_MAX + 1; i++)
+		vouch_cbor_write_cstr(w, "t");
+}
+
+static void tags_empty_one(struct vouch_cbor_writer *w)
+{
+	vouch_cbor_write_array(w, 1);
+	vouch_cbor_write_cstr(w, "");
+}
+
+static void tags_too_long(struct vouch_cbor_writer *w)
+{
+	char t[SENSOR_NAME_MAX + 2];
+
+	memset(t, 't', sizeof(t) - 1);
+	t[sizeof(t) - 1] = '\0';
+	vouch_cbor_write_array(w, 1);
+	vouch_cbor_write_cstr(w, t);
+}
+
+static void tags_text(struct vouch_cbor_writer *w)
+{
+	vouch_cbor_write_cstr(w, "hot-process");
+}
+
+static void tags_bytes(struct vouch_cbor_writer *w)
+{
+	vouch_cbor_write_array(w, 1);
+	vouch_cbor_write_bstr(w, "x", 1);
+}
+
+/* The resource and its tags (keys 18, 19): required when provisioned, within their bounds. */
+static void test_resource_bounds(void **state)
+{
+	uint8_t m[SENSOR_STATE_MAX];
+	size_t len, full = 0;
+
+	(void)state;
+	len = with_tags(tags_two, m, sizeof(m));
+	assert_int_equal(sensor_state_decode(m, len, &st), VOUCH_OK);
+	assert_string_equal(st.resource, "press-9");
+	assert_int_equal(st.n_tags, 2);
+	assert_string_equal(st.tags[1], "line-1");
+	len = with_tags(tags_too_many, m, sizeof(m));
+	assert_int_equal(sensor_state_decode(m, len, &st), VOUCH_ERR_STORE_CORRUPT);
+	assert_false(st.provisioned);
+	assert_int_equal(st.n_tags, 0);
+	len = with_tags(tags_empty_one, m, sizeof(m));
+	assert_int_equal(sensor_state_decode(m, len, &st), VOUCH_ERR_STORE_CORRUPT);
+	len = with_tags(tags_too_long, m, sizeof(m));
+	assert_int_equal(sensor_state_decode(m, len, &st), VOUCH_ERR_STORE_CORRUPT);
+	len = with_tags(tags_text, m, sizeof(m));
+	assert_int_equal(sensor_state_decode(m, len, &st), VOUCH_ERR_STORE_CORRUPT);
+	len = with_tags(tags_bytes, m, sizeof(m));
+	assert_int_equal(sensor_state_decode(m, len, &st), VOUCH_ERR_STORE_CORRUPT);
+
+	/* Without key 18 (0x12 "press-9": 9 bytes before 0x13 0x80): refused. */
+	fill_provisioned(&st2);
+	st2.revlist_len = 0;
+	st2.n_tags = 0;
+	assert_int_equal(sensor_state_encode(&st2, m, sizeof(m), &full), VOUCH_OK);
+	assert_int_equal(m[0], 0xb2); /* a map of 18 */
+	assert_int_equal(m[full - 11], 0x12);
+	assert_int_equal(m[full - 10], 0x67);
+	memmove(m + full - 11, m + full - 2, 2);
+	m[0] = 0xb1;
+	assert_int_equal(sensor_state_decode(m, full - 9, &st), VOUCH_ERR_STORE_CORRUPT);
+	/* Without key 19: refused. */
+	assert_int_equal(sensor_state_encode(&st2, m, sizeof(m), &full), VOUCH_OK);
+	m[0] = 0xb1;
+	assert_int_equal(sensor_state_decode(m, full - 2, &st), VOUCH_ERR_STORE_CORRUPT);
+	/* An empty resource id is not one. */
+	st2.resource[0] = '\0';
+	assert_int_equal(sensor_state_encode(&st2, m, sizeof(m), &full), VOUCH_OK);
+	assert_int_equal(sensor_state_decode(m, full, &st), VOUCH_ERR_STORE_CORRUPT);
+	/* Unprovisioned, a resource or tags have no place. */
+	{
+		static const int64_t res[] = {1, 2, 3, 18};
+		static const int64_t tg[] = {1, 2, 3, 19};
+
+		len = write_map(res, "1f1t", 4, m);
+		assert_int_equal(sensor_state_decode(m, len, &st), VOUCH_ERR_STORE_CORRUPT);
+		len = write_map(tg, "1f1t", 4, m);
+		assert_int_equal(sensor_state_decode(m, len, &st), VOUCH_ERR_STORE_CORRUPT);
+	}
 }
 
 static bool exists(const char *dir, const char *name)
@@ -245,14 +383,42 @@ static void test_atomic(void **state)
 	assert_int_equal(sensor_state_load(dir, &st2, buf, sizeof(buf)), VOUCH_OK);
 	assert_int_equal(st2.next_seq, 78);
 
+	/* One flipped bit anywhere in a saved state is refused by its CRC (a flipped zone
+	 * letter would otherwise still decode, as another zone). */
+	{
+		char fpath[SENSOR_PATH_MAX];
+		uint8_t saved[SENSOR_STATE_MAX];
+		size_t n = 0;
+		FILE *f;
+
+		assert_int_equal(sensor_path(fpath, sizeof(fpath), dir, SENSOR_STATE_FILE),
+		                 VOUCH_OK);
+		f = fopen(fpath, "rb");
+		assert_non_null(f);
+		n = fread(saved, 1, sizeof(saved), f);
+		fclose(f);
+		assert_true(n > 4);
+		for (size_t i = 0; i < n; i += 7) {
+			saved[i] ^= 0x04;
+			f = fopen(fpath, "wb");
+			assert_non_null(f);
+			assert_int_equal(fwrite(saved, 1, n, f), n);
+			fclose(f);
+			assert_int_equal(sensor_state_load(dir, &st2, buf, sizeof(buf)),
+			                 VOUCH_ERR_STORE_CORRUPT);
+			assert_false(st2.provisioned);
+			saved[i] ^= 0x04;
+		}
+	}
+
 	/* A damaged state file is refused, never taken for a fresh device. */
 	write_file(dir, SENSOR_STATE_FILE, "\xa3\x01\x01\x02");
-	assert_int_equal(sensor_state_load(dir, &st2, buf, sizeof(buf)), VOUCH_ERR_CBOR_MALFORMED);
+	assert_int_equal(sensor_state_load(dir, &st2, buf, sizeof(buf)), VOUCH_ERR_STORE_CORRUPT);
 	{
 		uint8_t d[VOUCH_P256_SCALAR_LEN];
 
 		site_devkey(d);
-		assert_int_equal(site_start(&sensor, dir, d), VOUCH_ERR_CBOR_MALFORMED);
+		assert_int_equal(site_start(&sensor, dir, d), VOUCH_ERR_STORE_CORRUPT);
 		assert_false(sensor.started);
 	}
 	site_rmdir(dir);
@@ -458,9 +624,9 @@ static void test_clone_se(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_strict),
-	    cmocka_unit_test(test_atomic),         cmocka_unit_test(test_sequence),
-	    cmocka_unit_test(test_clone_injected),
+	    cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_strict),
+	    cmocka_unit_test(test_resource_bounds), cmocka_unit_test(test_atomic),
+	    cmocka_unit_test(test_sequence),        cmocka_unit_test(test_clone_injected),
 #ifdef VOUCH_TEST_PSA
 	    cmocka_unit_test(test_clone_se),
 #endif
