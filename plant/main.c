@@ -30,7 +30,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: vouch-plant [--sensors N] [--people M] [--duration T] [--seed S]\n"
 	    "                   [--report FILE] [--keep] [--bin DIR] [--policy FILE]\n"
-	    "                   [--roles FILE] [--timezone ZONE] [--verbose]\n"
+	    "                   [--roles FILE] [--timezone ZONE] [--chaos] [--verbose]\n"
 	    "\n"
 	    "Starts vouchd, N vouch-sensor processes (default 6, at least 3) and M people with\n"
 	    "phones (default 12, at least 6) in a work directory under $TMPDIR, and plays the\n"
@@ -41,7 +41,10 @@ static void usage(FILE *f)
 	    "report. --keep: leave the plant running and say how to reach it (Ctrl-C ends\n"
 	    "it). --bin DIR: the programs' build tree or directory (default: next to this\n"
 	    "program). --timezone: the site's zone (default: Europe/Berlin in its working\n"
-	    "hours, else the whole-hour zone where it is working hours now).\n"
+	    "hours, else the whole-hour zone where it is working hours now). --chaos:\n"
+	    "during the run, kill -9 vouchd, a sensor and a phone's wallet, one at a time\n"
+	    "in the middle of their work, restart each and check that nothing they had\n"
+	    "acknowledged is lost and that the run goes on.\n"
 	    "\n"
 	    "exit status: 0 every outcome as expected, 1 one differs, 2 set-up or usage error\n");
 }
@@ -72,6 +75,19 @@ static int find_program(const char *dir, const char *sub, const char *name, char
 	return VOUCH_ERR_IO;
 }
 
+/* The attacker tools (tests/integration, built only with the sensor's PSA back-end): their
+ * scenarios are skipped without them. */
+static void find_tool(const char *dir, const char *name, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/tests/integration/%s", dir, name);
+	if (access(out, X_OK) == 0)
+		return;
+	snprintf(out, cap, "%s/%s", dir, name);
+	if (access(out, X_OK) == 0)
+		return;
+	out[0] = '\0';
+}
+
 static int find_programs(struct plant *p)
 {
 	char self[PLANT_PATH_MAX], dir[PLANT_PATH_MAX];
@@ -92,6 +108,8 @@ static int find_programs(struct plant *p)
 	    find_program(dir, "wallet", "vouch-wallet", p->wallet_path, sizeof(p->wallet_path)) ||
 	    find_program(dir, "sensor", "vouch-sensor", p->sensor_path, sizeof(p->sensor_path)))
 		return VOUCH_ERR_IO;
+	find_tool(dir, "spoof_sensor", p->spoof_path, sizeof(p->spoof_path));
+	find_tool(dir, "rogue_phone", p->rogue_path, sizeof(p->rogue_path));
 	return VOUCH_OK;
 }
 
@@ -146,7 +164,15 @@ static int setup(struct plant *p)
 	installer = plant_person_by_role(p, "service", 0);
 	if (installer == NULL)
 		return VOUCH_ERR_INVALID;
-	return plant_sensors_add(p, installer);
+	rc = plant_sensors_add(p, installer);
+	if (rc != VOUCH_OK || !p->o.chaos)
+		return rc;
+	/* --chaos: a phone that stays up, as a phone app does, to be killed later. */
+	rc = plant_runner_start(p);
+	if (rc == VOUCH_OK)
+		printf("  phone    %-8s keeps vouch-wallet run going (the list every %s s)\n",
+		       p->runner->name, "2");
+	return rc;
 }
 
 static json_t *report_json(struct plant *p, struct plant_scenario *scs, size_t n, int64_t t0,
@@ -178,11 +204,11 @@ static json_t *report_json(struct plant *p, struct plant_scenario *scs, size_t n
 		                   "steps", sc->steps ? sc->steps : json_array()));
 	}
 	plant_iso_time(t0, started);
-	root = json_pack("{s:s, s:I, s:i, s:i, s:i, s:s, s:s, s:I, s:s, s:o}", "program",
+	root = json_pack("{s:s, s:I, s:i, s:i, s:i, s:b, s:s, s:s, s:I, s:s, s:o}", "program",
 	                 "vouch-plant", "seed", (json_int_t)p->o.seed, "sensors", p->o.sensors,
-	                 "people", p->o.people, "duration", p->o.duration, "timezone", p->timezone,
-	                 "started", started, "seconds", (json_int_t)((int64_t)time(NULL) - t0),
-	                 "result",
+	                 "people", p->o.people, "duration", p->o.duration, "chaos", p->o.chaos,
+	                 "timezone", p->timezone, "started", started, "seconds",
+	                 (json_int_t)((int64_t)time(NULL) - t0), "result",
 	                 !setup_ok ? "set-up error"
 	                 : all_ok  ? "pass"
 	                           : "fail",
@@ -209,22 +235,17 @@ static void print_keep(struct plant *p)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"sensors", required_argument, NULL, 's'},
-	                                         {"people", required_argument, NULL, 'p'},
-	                                         {"duration", required_argument, NULL, 'd'},
-	                                         {"seed", required_argument, NULL, 'S'},
-	                                         {"report", required_argument, NULL, 'r'},
-	                                         {"keep", no_argument, NULL, 'k'},
-	                                         {"bin", required_argument, NULL, 'b'},
-	                                         {"policy", required_argument, NULL, 'P'},
-	                                         {"roles", required_argument, NULL, 'R'},
-	                                         {"timezone", required_argument, NULL, 'z'},
-	                                         {"verbose", no_argument, NULL, 'v'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"sensors", required_argument, NULL, 's'},  {"people", required_argument, NULL, 'p'},
+	    {"duration", required_argument, NULL, 'd'}, {"seed", required_argument, NULL, 'S'},
+	    {"report", required_argument, NULL, 'r'},   {"keep", no_argument, NULL, 'k'},
+	    {"bin", required_argument, NULL, 'b'},      {"policy", required_argument, NULL, 'P'},
+	    {"roles", required_argument, NULL, 'R'},    {"timezone", required_argument, NULL, 'z'},
+	    {"chaos", no_argument, NULL, 'c'},          {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
 	static struct plant plant;
 	struct plant *p = &plant;
-	struct plant_scenario scs[16];
+	struct plant_scenario scs[24];
 	const char *tmp = getenv("TMPDIR");
 	int64_t t0 = (int64_t)time(NULL);
 	bool setup_ok = false, all_ok = true;
@@ -238,6 +259,7 @@ int main(int argc, char **argv)
 	p->o.policy = PLANT_SOURCE_DIR "/examples/plant-policy/policy.json";
 	p->o.roles = PLANT_SOURCE_DIR "/plant/sensor-roles.json";
 	p->vouchd = -1;
+	p->runner_pid = -1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		int rc = VOUCH_OK;
 
@@ -272,6 +294,9 @@ int main(int argc, char **argv)
 			break;
 		case 'z':
 			p->o.timezone = optarg;
+			break;
+		case 'c':
+			p->o.chaos = true;
 			break;
 		case 'v':
 			p->o.verbose = true;
@@ -331,7 +356,7 @@ out_report:
 
 		if (sc->id == NULL)
 			continue;
-		res = strcmp(sc->status, "not yet") == 0        ? "not yet"
+		res = strcmp(sc->status, "skipped") == 0        ? "skipped"
 		      : strcmp(sc->status, "set-up error") == 0 ? "SET-UP ERROR"
 		      : sc->fail == 0                           ? "pass"
 		                                                : "FAIL";

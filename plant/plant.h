@@ -43,6 +43,11 @@ int plant_proc_stop(pid_t pid, int timeout_ms, int *status);
 bool plant_proc_alive(pid_t pid);
 /* Stop every child still running. */
 void plant_proc_stop_all(void);
+/* kill -9 (the chaos of --chaos: no clean-up in the child) and reap it. */
+int plant_proc_kill9(pid_t pid);
+/* Wait up to timeout_ms for a child started with plant_proc_start to end by itself (then stop
+ * it); its exit code in *status, -1 when it was killed. */
+int plant_proc_wait(pid_t pid, int timeout_ms, int *status);
 /* Run a program to its end with stdout and stderr captured through a pipe into out (NUL
  * terminated, trailing newline removed). *status is the exit code, -1 when it was killed (also
  * after timeout_ms). */
@@ -72,6 +77,24 @@ struct plant_sensor {
 	char device[32];
 	pid_t pid;
 	char readings[128]; /* "name=value name=value" as written to SDIR/readings */
+	uint8_t spki[160];  /* the key vouchd certified for the device (DER), for its events */
+	size_t spki_len;
+};
+
+/* One signed event of a sensor's queue, or one "sensor.event" line of its log. */
+struct plant_event {
+	uint64_t seq;
+	char kind[24];
+	char subject[32];
+	char action[24];
+	int granted; /* 1, 0, -1: none */
+	char reason[200];
+};
+
+struct plant_events {
+	struct plant_event *ev;
+	size_t n, cap;
+	char problem[200]; /* why the queue does not check ("" when every record does) */
 };
 
 struct plant_opts {
@@ -86,6 +109,7 @@ struct plant_opts {
 	const char *timezone;
 	bool keep;
 	bool verbose;
+	bool chaos; /* kill -9 vouchd, a sensor and a phone during the run */
 };
 
 struct plant_scenario {
@@ -94,7 +118,7 @@ struct plant_scenario {
 	json_t *steps;
 	int pass;
 	int fail;
-	const char *status; /* "done", "not yet", "set-up error" */
+	const char *status; /* "done", "skipped", "set-up error" */
 	const char *note;
 };
 
@@ -107,6 +131,8 @@ struct plant {
 	char vouch_path[PLANT_PATH_MAX];
 	char wallet_path[PLANT_PATH_MAX];
 	char sensor_path[PLANT_PATH_MAX];
+	char spoof_path[PLANT_PATH_MAX]; /* tests/integration/spoof_sensor, or "" when not built */
+	char rogue_path[PLANT_PATH_MAX]; /* tests/integration/rogue_phone, or "" */
 	char timezone[48];
 	char tz_rule[64];
 	char https[128];
@@ -119,6 +145,9 @@ struct plant {
 	    sensors[PLANT_SENSORS_MAX + 1]; /* + the one commissioned in a scenario */
 	int n_sensors;
 	struct plant_scenario *cur;
+	/* --chaos: one phone keeps `vouch-wallet run` going through the run. */
+	struct plant_person *runner;
+	pid_t runner_pid;
 };
 
 /* site.c */
@@ -137,6 +166,8 @@ int plant_wallet(struct plant *p, const struct plant_person *who, char *out, siz
 struct plant_person *plant_person_by_role(struct plant *p, const char *role, int nth);
 
 /* sensors.c */
+/* A free UDP port on loopback now (the kernel's choice; bound right after). */
+int plant_free_udp_port(void);
 int plant_sensor_start(struct plant *p, struct plant_sensor *s);
 int plant_sensor_readings(struct plant_sensor *s, const char *readings);
 int plant_sensors_add(struct plant *p, const struct plant_person *installer);
@@ -144,6 +175,20 @@ int plant_sensor_commission(struct plant *p, const struct plant_person *installe
                             struct plant_sensor *s, const char *code, int *status, char *out,
                             size_t cap);
 struct plant_sensor *plant_sensor_of(struct plant *p, const char *type, const char *zone_prefix);
+/* The public key vouchd certified for the sensor's device id (vouch cert list / cert show). */
+int plant_sensor_device_key(struct plant *p, struct plant_sensor *s);
+/* The sensor's event queue (SDIR/events) read from the outside: every record whole, its CRC
+ * right, in sequence, a COSE_Sign1 under the certified key naming that sequence number and the
+ * device. What does not check is said in ev->problem (the records before it are kept). */
+int plant_queue_read(const struct plant_sensor *s, struct plant_events *ev);
+/* The "sensor.event" lines of the sensor's log (every life of it): the events it reported
+ * durable. */
+int plant_sensor_logged(const struct plant_sensor *s, struct plant_events *ev);
+const struct plant_event *plant_events_find(const struct plant_events *ev, uint64_t seq);
+uint64_t plant_events_max(const struct plant_events *ev);
+void plant_events_clear(struct plant_events *ev);
+/* A file's SHA-256 as hex ("" when it cannot be read). */
+void plant_file_sha(const char *path, char hex[65]);
 
 /* scenarios.c */
 void plant_scenario_begin(struct plant *p, struct plant_scenario *sc);
@@ -153,7 +198,22 @@ void plant_step(struct plant *p, const char *who, const char *what, const char *
  * when expect is NULL (vouchd must run), else expect ("granted" / "refused") with its source. */
 int plant_access(struct plant *p, const struct plant_person *who, const struct plant_sensor *s,
                  const char *action, const char *expect, const char *source);
+/* The evaluator's answer (granted / refused / unknown) and its reason. */
+void plant_policy_expect(struct plant *p, const struct plant_person *who,
+                         const struct plant_sensor *s, const char *action, char expected[16],
+                         char *why, size_t cap);
+void plant_first_line(const char *in, char *out, size_t cap);
 int plant_scenarios_run(struct plant *p, struct plant_scenario *scs, size_t n);
 size_t plant_scenarios_count(void);
+
+/* attacks.c: the attacker tools of tests/integration against the plant */
+int plant_sc_spoofed(struct plant *p);
+int plant_sc_copied(struct plant *p);
+
+/* chaos.c: --chaos */
+int plant_runner_start(struct plant *p);
+int plant_sc_chaos_vouchd(struct plant *p);
+int plant_sc_chaos_sensor(struct plant *p);
+int plant_sc_chaos_phone(struct plant *p);
 
 #endif

@@ -186,6 +186,32 @@ int plant_proc_stop(pid_t pid, int timeout_ms, int *status)
 	return rc;
 }
 
+int plant_proc_kill9(pid_t pid)
+{
+	int st = -1;
+
+	if (pid <= 0)
+		return VOUCH_ERR_INVALID;
+	kill(pid, SIGKILL);
+	return wait_for(pid, 10000, &st) == VOUCH_OK ? VOUCH_OK : VOUCH_ERR_IO;
+}
+
+int plant_proc_wait(pid_t pid, int timeout_ms, int *status)
+{
+	int rc;
+
+	*status = -1;
+	if (pid <= 0)
+		return VOUCH_ERR_INVALID;
+	rc = wait_for(pid, timeout_ms, status);
+	if (rc == PROC_TIMEOUT) {
+		(void)plant_proc_stop(pid, 2000, NULL);
+		*status = -1;
+		rc = VOUCH_OK;
+	}
+	return rc;
+}
+
 bool plant_proc_alive(pid_t pid)
 {
 	int ws = 0;

@@ -18,7 +18,7 @@
 
 #define AUDIT_SECONDS 15 /* the auditor's engagement ends this long after its scenario */
 
-static void first_line(const char *in, char *out, size_t cap)
+void plant_first_line(const char *in, char *out, size_t cap)
 {
 	size_t n = strcspn(in, "\n");
 
@@ -72,9 +72,9 @@ static void person_label(const struct plant_person *who, char out[64])
 
 /* The evaluator's answer for a step: "granted" or "refused", or "unknown" when vouchd did not
  * answer (which then differs from any observation). */
-static void policy_expect(struct plant *p, const struct plant_person *who,
-                          const struct plant_sensor *s, const char *action, char expected[16],
-                          char *why, size_t cap)
+void plant_policy_expect(struct plant *p, const struct plant_person *who,
+                         const struct plant_sensor *s, const char *action, char expected[16],
+                         char *why, size_t cap)
 {
 	char out[PLANT_OUT_MAX], at[32], rd[4][40];
 	const char *argv_rd[8];
@@ -105,7 +105,7 @@ static void policy_expect(struct plant *p, const struct plant_person *who,
 	                NULL) != VOUCH_OK)
 		st = -1;
 	snprintf(expected, 16, "%s", st == 0 ? "granted" : st == 1 ? "refused" : "unknown");
-	first_line(last_line(out), why, cap);
+	plant_first_line(last_line(out), why, cap);
 }
 
 int plant_access(struct plant *p, const struct plant_person *who, const struct plant_sensor *s,
@@ -118,7 +118,7 @@ int plant_access(struct plant *p, const struct plant_person *who, const struct p
 		return VOUCH_ERR_INVALID;
 	reason[0] = '\0';
 	if (expect == NULL) {
-		policy_expect(p, who, s, action, expected, reason, sizeof(reason));
+		plant_policy_expect(p, who, s, action, expected, reason, sizeof(reason));
 		source = "policy";
 	} else {
 		snprintf(expected, sizeof(expected), "%s", expect);
@@ -127,7 +127,7 @@ int plant_access(struct plant *p, const struct plant_person *who, const struct p
 		st = -1;
 	person_label(who, label);
 	snprintf(what, sizeof(what), "%s at %s", action, s->label);
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, label, what, expected, source,
 	           st == 0   ? "granted"
 	           : st == 1 ? "refused"
@@ -197,7 +197,7 @@ static int sc_auditor(struct plant *p)
 	       "--until)\n",
 	       aud->name, until);
 	plant_wallet(p, aud, out, sizeof(out), &st, "refresh", NULL);
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, aud->name, "refresh", "refreshed", "issue", st == 0 ? "refreshed" : "error",
 	           detail);
 	plant_access(p, aud, term, "read", NULL, NULL);
@@ -282,7 +282,7 @@ static int sc_commission(struct plant *p)
 	wrong[strlen(wrong) - 1] = wrong[strlen(wrong) - 1] == 'A' ? 'B' : 'A';
 	person_label(tech, label);
 	plant_sensor_commission(p, tech, s, wrong, &st, out, sizeof(out));
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, label, "commission with a wrong code", "refused", "issue",
 	           st == 1   ? "refused"
 	           : st == 0 ? "commissioned"
@@ -290,7 +290,7 @@ static int sc_commission(struct plant *p)
 	           detail);
 	person_label(op, label);
 	plant_sensor_commission(p, op, s, s->code, &st, out, sizeof(out));
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, label, "commission (operator)", "refused", "policy: no grant",
 	           st == 1   ? "refused"
 	           : st == 0 ? "commissioned"
@@ -298,7 +298,7 @@ static int sc_commission(struct plant *p)
 	           detail);
 	person_label(tech, label);
 	plant_sensor_commission(p, tech, s, s->code, &st, out, sizeof(out));
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, label, "commission with its pairing code", "commissioned", "issue",
 	           st == 0 && s->device[0] ? "commissioned"
 	           : st == 1               ? "refused"
@@ -342,13 +342,13 @@ static int sc_offline(struct plant *p)
 	plan[n++] = (struct planned){cfo, m, "operate", "", ""};
 	plan[n++] = (struct planned){tech, door, "enter", "", ""};
 	for (size_t i = 0; i < n; i++)
-		policy_expect(p, plan[i].who, plan[i].s, plan[i].action, plan[i].expected,
-		              plan[i].why, sizeof(plan[i].why));
+		plant_policy_expect(p, plan[i].who, plan[i].s, plan[i].action, plan[i].expected,
+		                    plan[i].why, sizeof(plan[i].why));
 	printf("  the network is cut: vouchd stops\n");
 	if (plant_vouchd_stop(p) != VOUCH_OK)
 		return VOUCH_ERR_IO;
 	plant_wallet(p, op, out, sizeof(out), &st, "refresh", NULL);
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, op->name, "refresh (vouchd unreachable)", "offline", "issue",
 	           st == 3   ? "offline"
 	           : st == 0 ? "refreshed"
@@ -379,14 +379,14 @@ static int sc_revocation(struct plant *p)
 		return VOUCH_ERR_IO;
 	}
 	victim->revoked = true;
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	printf("  vouch user revoke %s: %s\n", victim->name, detail);
 	printf("  hall A is offline: its sensors hear nothing of it, %s's phone is not refreshed\n",
 	       victim->name);
 	/* The sensor cannot know yet: lists reach an offline sensor only with phones. */
 	plant_access(p, victim, m, "stop", "granted", "issue: not told yet");
 	plant_wallet(p, col, out, sizeof(out), &st, "refresh", NULL);
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, col->name, "refresh in the office (online)", "refreshed", "issue",
 	           st == 0 ? "refreshed" : "error", detail);
 	printf("  %s walks into hall A: the phone hands the newest revocation list to the sensor\n",
@@ -394,7 +394,7 @@ static int sc_revocation(struct plant *p)
 	plant_access(p, col, m, "stop", NULL, NULL);
 	plant_access(p, victim, m, "stop", "refused", "issue: revoked");
 	plant_wallet(p, victim, out, sizeof(out), &st, "refresh", NULL);
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, victim->name, "refresh (revoked)", "refused", "issue",
 	           st == 1   ? "refused"
 	           : st == 0 ? "refreshed"
@@ -453,14 +453,14 @@ static int sc_auditor_expired(struct plant *p)
 		char line[128];
 
 		if (u != NULL) {
-			first_line(u, line, sizeof(line));
+			plant_first_line(u, line, sizeof(line));
 			printf("  %s\n", line);
 		}
 	}
 	for (int i = 0; i < 120 && !plant_proc_interrupted(); i++) {
 		char why[256], expected[16];
 
-		policy_expect(p, aud, term, "read", expected, why, sizeof(why));
+		plant_policy_expect(p, aud, term, "read", expected, why, sizeof(why));
 		if (strcmp(expected, "granted") != 0)
 			break;
 		if (i == 0)
@@ -570,7 +570,7 @@ static void cert_line(const char *pem, char *out, size_t cap)
 	for (char *c = buf; *c; c++)
 		if (*c == '\n')
 			*c = ' ';
-	first_line(buf, out, cap);
+	plant_first_line(buf, out, cap);
 }
 
 static int sc_gateway(struct plant *p)
@@ -606,12 +606,12 @@ static int sc_gateway(struct plant *p)
 	if (st == 0)
 		cert_line(pem, detail, sizeof(detail));
 	else
-		first_line(out, detail, sizeof(detail));
+		plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, "gw-hall-a", "EST simpleenroll (token)", "enrolled", "issue",
 	           st == 0 ? "enrolled" : "refused", detail);
 	est_post(p, "simpleenroll", user, NULL, NULL, b64, pem2, &st, out, sizeof(out));
 	vouch_wipe(user, sizeof(user));
-	first_line(out, detail, sizeof(detail));
+	plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, "gw-hall-a", "EST simpleenroll, token again", "refused", "issue",
 	           st == 0 ? "enrolled" : "refused", detail);
 	/* The renewal keeps the subject the CA gave (vouchd refuses any other). */
@@ -631,44 +631,44 @@ static int sc_gateway(struct plant *p)
 	if (st == 0)
 		cert_line(pem2, detail, sizeof(detail));
 	else
-		first_line(out, detail, sizeof(detail));
+		plant_first_line(out, detail, sizeof(detail));
 	plant_step(p, "gw-hall-a", "EST simplereenroll (mutual TLS)", "renewed", "issue",
 	           st == 0 ? "renewed" : "refused", detail);
 	return VOUCH_OK;
 }
 
-static int sc_not_yet(struct plant *p)
-{
-	printf("  not yet: %s\n", p->cur->note);
-	p->cur->status = "not yet";
-	return VOUCH_OK;
-}
+/* What a scenario is played in: every run, or only with --chaos. */
+enum sc_when { SC_ALWAYS, SC_CHAOS };
 
 static const struct {
-	const char *id, *title, *note;
+	const char *id, *title;
+	enum sc_when when;
 	int (*fn)(struct plant *p);
 } table[] = {
-    {"gateway-est", "A networked gateway enrols over EST and renews", NULL, sc_gateway},
+    {"gateway-est", "A networked gateway enrols over EST and renews", SC_ALWAYS, sc_gateway},
     {"morning-shift", "Morning shift: operators enter and operate, the CFO is refused at machines",
-     NULL, sc_shift},
-    {"auditor", "An external auditor: read-only, time-limited", NULL, sc_auditor},
-    {"cleaning-hours", "Cleaning staff outside their hours", NULL, sc_cleaning},
-    {"live-reading", "Refused by a live reading: the machine running, the press too hot", NULL,
+     SC_ALWAYS, sc_shift},
+    {"auditor", "An external auditor: read-only, time-limited", SC_ALWAYS, sc_auditor},
+    {"cleaning-hours", "Cleaning staff outside their hours", SC_ALWAYS, sc_cleaning},
+    {"live-reading", "Refused by a live reading: the machine running, the press too hot", SC_ALWAYS,
      sc_reading},
-    {"commissioning", "A technician commissions a new sensor with no factory keys", NULL,
+    {"commissioning", "A technician commissions a new sensor with no factory keys", SC_ALWAYS,
      sc_commission},
-    {"zone-offline", "A zone loses its network: decisions go on offline", NULL, sc_offline},
+    {"chaos-vouchd", "Chaos: vouchd killed (-9) while a phone refreshes, and restarted", SC_CHAOS,
+     plant_sc_chaos_vouchd},
+    {"zone-offline", "A zone loses its network: decisions go on offline", SC_ALWAYS, sc_offline},
+    {"chaos-sensor", "Chaos: a sensor killed (-9) while it decides, and restarted", SC_CHAOS,
+     plant_sc_chaos_sensor},
     {"revocation-carried", "Revoked while the zone is offline; a colleague's phone carries it",
-     NULL, sc_revocation},
-    {"everyday", "Everyday traffic: random requests, vouchd's evaluator the oracle", NULL,
+     SC_ALWAYS, sc_revocation},
+    {"chaos-phone", "Chaos: a phone's wallet killed (-9) running and mid-refresh, and restarted",
+     SC_CHAOS, plant_sc_chaos_phone},
+    {"everyday", "Everyday traffic: random requests, vouchd's evaluator the oracle", SC_ALWAYS,
      sc_traffic},
-    {"auditor-expired", "The auditor's engagement ends", NULL, sc_auditor_expired},
-    {"spoofed-sensor", "A spoofed sensor is detected",
-     "needs tests/integration/spoof_sensor (being written); not played by vouch-plant v1",
-     sc_not_yet},
-    {"copied-credential", "A copied credential on another phone is refused",
-     "needs tests/integration/rogue_phone (being written); not played by vouch-plant v1",
-     sc_not_yet},
+    {"auditor-expired", "The auditor's engagement ends", SC_ALWAYS, sc_auditor_expired},
+    {"spoofed-sensor", "A spoofed sensor is detected", SC_ALWAYS, plant_sc_spoofed},
+    {"copied-credential", "A copied credential on another phone is refused", SC_ALWAYS,
+     plant_sc_copied},
 };
 
 size_t plant_scenarios_count(void)
@@ -681,9 +681,11 @@ int plant_scenarios_run(struct plant *p, struct plant_scenario *scs, size_t n)
 	int rc = VOUCH_OK;
 
 	for (size_t i = 0; i < n && i < plant_scenarios_count(); i++) {
+		if (table[i].when == SC_CHAOS && !p->o.chaos)
+			continue;
 		scs[i].id = table[i].id;
 		scs[i].title = table[i].title;
-		scs[i].note = table[i].note;
+		scs[i].note = NULL;
 		plant_scenario_begin(p, &scs[i]);
 		rc = table[i].fn(p);
 		if (plant_proc_interrupted())
