@@ -67,6 +67,6 @@ step "5. Interoperability: the signed CWT of RFC 8392 A.3, verified with the RFC
 "$here/scripts/demo-sensor.sh" "$build"
 
 step "27. The whole plant: vouch-plant starts vouchd, sensors across the zones and people with phones, and plays the plant's day (docs/plant.md)"
-"$build/plant/vouch-plant" --sensors 6 --people 12 --seed 1
+"$build/plant/vouch-plant" --sensors 6 --people 12 --seed 1 --chaos
 
 printf '\ndemo: all steps behaved as expected\n'
