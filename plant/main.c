@@ -257,7 +257,7 @@ int main(int argc, char **argv)
 	p->o.people = 12;
 	p->o.seed = 1;
 	p->o.policy = PLANT_SOURCE_DIR "/examples/plant-policy/policy.json";
-	p->o.roles = PLANT_SOURCE_DIR "/plant/sensor-roles.json";
+	p->o.roles = PLANT_SOURCE_DIR "/plant/installer-role.json";
 	p->vouchd = -1;
 	p->runner_pid = -1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {

@@ -58,7 +58,7 @@ int plant_proc_run(const char *const argv[], int timeout_ms, char *out, size_t c
 struct plant_person {
 	char name[24];
 	char role[24];       /* the example policy's role */
-	char extra_role[32]; /* the sensor-roles.json role next to it, or "" */
+	char extra_role[32]; /* installer-role.json's role next to it (technicians), or "" */
 	bool external;
 	bool trained; /* machine-safety (operators) */
 	bool revoked;
@@ -75,6 +75,7 @@ struct plant_sensor {
 	char uri[64];
 	char code[64];
 	char device[32];
+	char resource[72]; /* the directory resource it is commissioned as (press-1, ...) */
 	pid_t pid;
 	char readings[128]; /* "name=value name=value" as written to SDIR/readings */
 	uint8_t spki[160];  /* the key vouchd certified for the device (DER), for its events */
@@ -159,6 +160,8 @@ int plant_vouch(struct plant *p, char *out, size_t cap, int *status, ...);
 int plant_vouchd_start(struct plant *p);
 int plant_vouchd_stop(struct plant *p);
 int plant_site_init(struct plant *p);
+/* The directory resources of the devices beyond the example plant's ten (sensors.c). */
+int plant_sensor_resources_add(struct plant *p);
 int plant_people_add(struct plant *p);
 int plant_person_login(struct plant *p, struct plant_person *who);
 int plant_wallet(struct plant *p, const struct plant_person *who, char *out, size_t cap,

@@ -99,8 +99,8 @@ void plant_policy_expect(struct plant *p, const struct plant_person *who,
 	}
 	for (size_t i = 2 * n; i < 8; i++)
 		argv_rd[i] = NULL;
-	if (plant_vouch(p, out, sizeof(out), &st, "policy", "explain", who->name, s->device, action,
-	                "--at", at, "--zone", s->zone, argv_rd[0], argv_rd[1], argv_rd[2],
+	if (plant_vouch(p, out, sizeof(out), &st, "policy", "explain", who->name, s->resource,
+	                action, "--at", at, "--zone", s->zone, argv_rd[0], argv_rd[1], argv_rd[2],
 	                argv_rd[3], argv_rd[4], argv_rd[5], argv_rd[6], argv_rd[7],
 	                NULL) != VOUCH_OK)
 		st = -1;
@@ -228,7 +228,7 @@ static int sc_cleaning(struct plant *p)
 			break;
 		}
 	}
-	if (plant_vouch(p, out, sizeof(out), &st, "policy", "explain", cl->name, door->device,
+	if (plant_vouch(p, out, sizeof(out), &st, "policy", "explain", cl->name, door->resource,
 	                "enter", "--at", at, "--zone", door->zone, NULL) != VOUCH_OK)
 		st = -1;
 	plant_step(p, "vouchd's evaluator", "cleaning at 19:00 site time", "granted", "issue",

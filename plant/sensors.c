@@ -16,6 +16,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <jansson.h>
 #include <zlib.h>
 
 #include "plant.h"
@@ -32,20 +33,66 @@
 /* The devices of the example plant (examples/plant-policy: its zones and resource types), in
  * the order a plant of N sensors gets them: the first three carry the scenarios. */
 static const struct {
-	const char *label, *type, *zone, *readings;
+	const char *label, *resource, *type, *zone, *readings;
 } slots[] = {
-    {"press line controller", "machine", "plant/hall-a/line-1",
+    {"press line controller", "press-1", "machine", "plant/hall-a/line-1",
      "temperature=35\nspeed=0\nrunning=0\n"},
-    {"hall A door reader", "door", "plant/hall-a", NULL},
-    {"office terminal", "information", "plant/office", NULL},
-    {"hall A climate sensor", "sensor", "plant/hall-a", NULL},
-    {"robot cell controller", "machine", "plant/hall-b", "temperature=30\nspeed=0\nrunning=0\n"},
-    {"office door reader", "door", "plant/office", NULL},
-    {"hall B door reader", "door", "plant/hall-b", NULL},
-    {"line 1 vibration sensor", "sensor", "plant/hall-a/line-1", NULL},
-    {"storage door reader", "door", "plant/storage", NULL},
-    {"lab door reader", "door", "plant/lab", NULL},
+    {"hall A door reader", "door-hall-a", "door", "plant/hall-a", NULL},
+    {"office terminal", "production-data", "information", "plant/office", NULL},
+    {"hall A climate sensor", "temp-hall-a", "sensor", "plant/hall-a", NULL},
+    {"robot cell controller", "robot-3", "machine", "plant/hall-b",
+     "temperature=30\nspeed=0\nrunning=0\n"},
+    {"office door reader", "door-office", "door", "plant/office", NULL},
+    {"hall B door reader", "door-hall-b", "door", "plant/hall-b", NULL},
+    {"line 1 vibration sensor", "vib-press-1", "sensor", "plant/hall-a/line-1", NULL},
+    {"storage door reader", "door-storage", "door", "plant/storage", NULL},
+    {"lab door reader", "door-lab", "door", "plant/lab", NULL},
 };
+#define N_SLOTS (sizeof(slots) / sizeof(slots[0]))
+
+/*
+ * A plant bigger than the example has more of the same devices: press-1-2 is another press like
+ * press-1 (its type, zone and tags copied from the example policy), so the matrix's grants by tag
+ * apply to it too. They go into the directory with one `vouch policy load`, before anyone logs in
+ * (a policy load ends the credentials outstanding).
+ */
+int plant_sensor_resources_add(struct plant *p)
+{
+	char path[PLANT_PATH_MAX + 32], name[72], out[PLANT_OUT_MAX];
+	json_t *policy = NULL, *doc = NULL, *res, *base;
+	int rc = VOUCH_ERR_IO, st = -1;
+
+	if ((size_t)p->o.sensors <= N_SLOTS)
+		return VOUCH_OK;
+	policy = json_load_file(p->o.policy, 0, NULL);
+	res = json_object();
+	doc = json_pack("{s:o}", "resources", res);
+	if (policy == NULL || doc == NULL)
+		goto out_free;
+	for (int i = (int)N_SLOTS; i < p->o.sensors; i++) {
+		size_t k = (size_t)i % N_SLOTS;
+
+		base = json_object_get(json_object_get(policy, "resources"), slots[k].resource);
+		snprintf(name, sizeof(name), "%s-%zu", slots[k].resource, (size_t)i / N_SLOTS + 1);
+		if (base == NULL || json_object_set_new(res, name, json_deep_copy(base)) != 0)
+			goto out_free;
+	}
+	snprintf(path, sizeof(path), "%s/more-devices.json", p->work);
+	if (json_dump_file(doc, path, JSON_INDENT(1)) != 0)
+		goto out_free;
+	if (plant_vouch(p, out, sizeof(out), &st, "policy", "load", path, NULL) != VOUCH_OK ||
+	    st != 0) {
+		fprintf(stderr, "vouch-plant: policy load %s: %s\n", path, out);
+		goto out_free;
+	}
+	printf("  policy   %d more devices like the example's (%s)\n", p->o.sensors - (int)N_SLOTS,
+	       path);
+	rc = VOUCH_OK;
+out_free:
+	json_decref(doc);
+	json_decref(policy);
+	return rc;
+}
 
 /* A free UDP port on loopback now (the kernel's choice; the sensor binds it right after). */
 int plant_free_udp_port(void)
@@ -178,19 +225,24 @@ int plant_sensor_commission(struct plant *p, const struct plant_person *installe
 	const char *d;
 	int rc;
 
+	/* As the directory resource it stands for, when it has one; a device new to the plant
+	 * becomes a resource of its own (dev-<key thumbprint>). */
 	rc = plant_wallet(p, installer, out, cap, status, "commission", s->uri, "--code", code,
-	                  NULL);
+	                  s->resource[0] != '\0' ? "--resource" : NULL, s->resource, NULL);
 	if (rc != VOUCH_OK)
 		return rc;
 	d = strstr(out, "commissioned: ");
-	if (*status == 0 && d != NULL)
+	if (*status == 0 && d != NULL) {
 		sscanf(d + 14, "%31s", s->device);
+		if (s->resource[0] == '\0')
+			snprintf(s->resource, sizeof(s->resource), "%s", s->device);
+	}
 	return VOUCH_OK;
 }
 
 int plant_sensors_add(struct plant *p, const struct plant_person *installer)
 {
-	size_t n_slots = sizeof(slots) / sizeof(slots[0]);
+	size_t n_slots = N_SLOTS;
 	char out[PLANT_OUT_MAX];
 	int st = -1, rc;
 
@@ -203,6 +255,11 @@ int plant_sensors_add(struct plant *p, const struct plant_person *installer)
 			snprintf(s->label, sizeof(s->label), "%s", slots[k].label);
 		else
 			snprintf(s->label, sizeof(s->label), "%s %zu", slots[k].label,
+			         (size_t)i / n_slots + 1);
+		if ((size_t)i < n_slots)
+			snprintf(s->resource, sizeof(s->resource), "%s", slots[k].resource);
+		else
+			snprintf(s->resource, sizeof(s->resource), "%s-%zu", slots[k].resource,
 			         (size_t)i / n_slots + 1);
 		snprintf(s->type, sizeof(s->type), "%s", slots[k].type);
 		snprintf(s->zone, sizeof(s->zone), "%s", slots[k].zone);
@@ -222,10 +279,10 @@ int plant_sensors_add(struct plant *p, const struct plant_person *installer)
 			return VOUCH_ERR_IO;
 		}
 		p->n_sensors = i + 1;
-		printf(
-		    "  sensor   %-24s %-11s %-20s %s  %s  (pairing code %.9s..., commissioned by "
-		    "%s)\n",
-		    s->label, s->type, s->zone, s->uri, s->device, s->code, installer->name);
+		printf("  sensor   %-24s %-16s %-11s %-20s %s  %s  (pairing code %.9s..., "
+		       "commissioned by %s)\n",
+		       s->label, s->resource, s->type, s->zone, s->uri, s->device, s->code,
+		       installer->name);
 	}
 	return VOUCH_OK;
 }

@@ -274,8 +274,8 @@ int plant_site_init(struct plant *p)
 		fprintf(stderr, "vouch-plant: policy load %s: %s\n", p->o.roles, out);
 		return VOUCH_ERR_IO;
 	}
-	printf("  policy   %s (the matrix's rows for sensors)\n", p->o.roles);
-	return VOUCH_OK;
+	printf("  policy   %s (who commissions controllers, readers, terminals)\n", p->o.roles);
+	return plant_sensor_resources_add(p);
 }
 
 /* ---- people ---- */
@@ -295,17 +295,11 @@ static const char *const role_order[] = {
 static const char *const role_fill[] = {"operator", "operator", "quality",
                                         "service",  "operator", "cleaning"};
 
+/* The technicians commission too (plant/installer-role.json); every other right comes from the
+ * example matrix as it is. */
 static const char *extra_role_of(const char *role)
 {
-	if (strcmp(role, "operator") == 0)
-		return "operator-sensors";
-	if (strcmp(role, "service") == 0)
-		return "service-sensors";
-	if (strcmp(role, "cleaning") == 0)
-		return "cleaning-sensors";
-	if (strcmp(role, "plant-manager") == 0)
-		return "plant-manager-sensors";
-	return "";
+	return strcmp(role, "service") == 0 ? "installer" : "";
 }
 
 static int write_secret_file(const char *path, const char *text)
