@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "load.h"
 #include "plant.h"
 #include "vouch/common.h"
 
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 	    "usage: vouch-plant [--sensors N] [--people M] [--duration T] [--seed S]\n"
 	    "                   [--report FILE] [--keep] [--bin DIR] [--policy FILE]\n"
 	    "                   [--roles FILE] [--timezone ZONE] [--chaos] [--verbose]\n"
+	    "                   [--load [--rate R] [--mix enrol=E,refresh=F,access=A]]\n"
 	    "\n"
 	    "Starts vouchd, N vouch-sensor processes (default 6, at least 3) and M people with\n"
 	    "phones (default 12, at least 6) in a work directory under $TMPDIR, and plays the\n"
@@ -44,7 +46,12 @@ static void usage(FILE *f)
 	    "hours, else the whole-hour zone where it is working hours now). --chaos:\n"
 	    "during the run, kill -9 vouchd, a sensor and a phone's wallet, one at a time\n"
 	    "in the middle of their work, restart each and check that nothing they had\n"
-	    "acknowledged is lost and that the run goes on.\n"
+	    "acknowledged is lost and that the run goes on. --load: after set-up, instead\n"
+	    "of the scenarios, R operations/s (default 5) for T seconds (default 10), open\n"
+	    "loop, drawn by the weights of --mix (default enrol=1,refresh=2,access=7): EST\n"
+	    "enrolments, credential refreshes and access decisions, from in-process clients;\n"
+	    "throughput, latency percentiles, errors, and vouchd's, the sensors' and the\n"
+	    "phones' CPU and memory (exit 1 when an operation failed).\n"
 	    "\n"
 	    "exit status: 0 every outcome as expected, 1 one differs, 2 set-up or usage error\n");
 }
@@ -235,14 +242,23 @@ static void print_keep(struct plant *p)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"sensors", required_argument, NULL, 's'},  {"people", required_argument, NULL, 'p'},
-	    {"duration", required_argument, NULL, 'd'}, {"seed", required_argument, NULL, 'S'},
-	    {"report", required_argument, NULL, 'r'},   {"keep", no_argument, NULL, 'k'},
-	    {"bin", required_argument, NULL, 'b'},      {"policy", required_argument, NULL, 'P'},
-	    {"roles", required_argument, NULL, 'R'},    {"timezone", required_argument, NULL, 'z'},
-	    {"chaos", no_argument, NULL, 'c'},          {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"sensors", required_argument, NULL, 's'},
+	                                         {"people", required_argument, NULL, 'p'},
+	                                         {"duration", required_argument, NULL, 'd'},
+	                                         {"seed", required_argument, NULL, 'S'},
+	                                         {"report", required_argument, NULL, 'r'},
+	                                         {"keep", no_argument, NULL, 'k'},
+	                                         {"bin", required_argument, NULL, 'b'},
+	                                         {"policy", required_argument, NULL, 'P'},
+	                                         {"roles", required_argument, NULL, 'R'},
+	                                         {"timezone", required_argument, NULL, 'z'},
+	                                         {"chaos", no_argument, NULL, 'c'},
+	                                         {"verbose", no_argument, NULL, 'v'},
+	                                         {"load", no_argument, NULL, 'L'},
+	                                         {"rate", required_argument, NULL, 'T'},
+	                                         {"mix", required_argument, NULL, 'M'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
 	static struct plant plant;
 	struct plant *p = &plant;
 	struct plant_scenario scs[24];
@@ -250,7 +266,9 @@ int main(int argc, char **argv)
 	int64_t t0 = (int64_t)time(NULL);
 	bool setup_ok = false, all_ok = true;
 	int exit_code = PLANT_EXIT_SETUP, c, seed = 0, pass = 0, fail = 0;
-	json_t *rep = NULL;
+	json_t *rep = NULL, *load_rep = NULL;
+	long load_errors = 0;
+	bool has_duration = false;
 
 	memset(scs, 0, sizeof(scs));
 	p->o.sensors = 6;
@@ -260,6 +278,8 @@ int main(int argc, char **argv)
 	p->o.roles = PLANT_SOURCE_DIR "/plant/installer-role.json";
 	p->vouchd = -1;
 	p->runner_pid = -1;
+	p->o.rate = 5.0;
+	plant_load_default_mix(p->o.mix);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		int rc = VOUCH_OK;
 
@@ -272,6 +292,16 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			rc = parse_int(optarg, 0, 86400, &p->o.duration);
+			has_duration = true;
+			break;
+		case 'L':
+			p->o.load = true;
+			break;
+		case 'T':
+			rc = plant_load_parse_rate(optarg, &p->o.rate);
+			break;
+		case 'M':
+			rc = plant_load_parse_mix(optarg, p->o.mix);
 			break;
 		case 'S':
 			rc = parse_int(optarg, 0, 0x7fffffff, &seed);
@@ -313,6 +343,8 @@ int main(int argc, char **argv)
 			        c == 's'   ? "sensors"
 			        : c == 'p' ? "people"
 			        : c == 'd' ? "duration"
+			        : c == 'T' ? "rate"
+			        : c == 'M' ? "mix"
 			                   : "seed",
 			        optarg);
 			return PLANT_EXIT_SETUP;
@@ -320,6 +352,16 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		usage(stderr);
+		return PLANT_EXIT_SETUP;
+	}
+	if (p->o.load && p->o.chaos) {
+		fprintf(stderr, "vouch-plant: --load and --chaos are separate runs\n");
+		return PLANT_EXIT_SETUP;
+	}
+	if (p->o.load && !has_duration)
+		p->o.duration = 10;
+	if (p->o.load && p->o.duration == 0) {
+		fprintf(stderr, "vouch-plant: --load wants --duration of at least 1 s\n");
 		return PLANT_EXIT_SETUP;
 	}
 	p->rng = p->o.seed;
@@ -342,8 +384,14 @@ int main(int argc, char **argv)
 	if (setup(p) != VOUCH_OK || plant_proc_interrupted())
 		goto out_report;
 	setup_ok = true;
-	if (plant_scenarios_run(p, scs, plant_scenarios_count()) != VOUCH_OK)
+	if (p->o.load) {
+		if (plant_load_run(p, &load_rep, &load_errors) != VOUCH_OK)
+			setup_ok = false;
+		else if (load_errors > 0)
+			all_ok = false;
+	} else if (plant_scenarios_run(p, scs, plant_scenarios_count()) != VOUCH_OK) {
 		setup_ok = false;
+	}
 
 out_report:
 	if (plant_proc_interrupted())
@@ -366,11 +414,17 @@ out_report:
 		if (sc->fail != 0)
 			all_ok = false;
 	}
-	printf("  %d steps as expected, %d differ%s\n", pass, fail,
-	       setup_ok ? "" : "; the plant could not be set up or played to the end");
+	if (p->o.load)
+		printf("  load: %ld operations failed%s\n", load_errors,
+		       setup_ok ? "" : "; the plant could not be set up or loaded to the end");
+	else
+		printf("  %d steps as expected, %d differ%s\n", pass, fail,
+		       setup_ok ? "" : "; the plant could not be set up or played to the end");
 	exit_code = !setup_ok ? PLANT_EXIT_SETUP : all_ok ? PLANT_EXIT_OK : PLANT_EXIT_DIFFERS;
 	if (p->o.report != NULL) {
 		rep = report_json(p, scs, sizeof(scs) / sizeof(scs[0]), t0, all_ok, setup_ok);
+		if (rep != NULL && load_rep != NULL)
+			json_object_set(rep, "load", load_rep);
 		if (rep == NULL || json_dump_file(rep, p->o.report, JSON_INDENT(2)) != 0) {
 			fprintf(stderr, "vouch-plant: cannot write %s\n", p->o.report);
 			exit_code = PLANT_EXIT_SETUP;
@@ -382,6 +436,7 @@ out_report:
 		while (!plant_proc_interrupted())
 			sleep(1);
 	}
+	json_decref(load_rep);
 	for (size_t i = 0; i < sizeof(scs) / sizeof(scs[0]); i++)
 		json_decref(scs[i].steps);
 	plant_proc_stop_all();

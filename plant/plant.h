@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#define PLANT_PEOPLE_MAX  64
+#define PLANT_PEOPLE_MAX  128 /* --load: M = 2N people for N = 64 sensors */
 #define PLANT_SENSORS_MAX 64
 #define PLANT_OUT_MAX     8192 /* a command's captured stdout + stderr */
 #define PLANT_PATH_MAX    512
@@ -111,6 +111,11 @@ struct plant_opts {
 	bool keep;
 	bool verbose;
 	bool chaos; /* kill -9 vouchd, a sensor and a phone during the run */
+	/* --load (plant/load.h): instead of the scenarios, operations at rate per second for
+	 * duration seconds, drawn by the weights mix (enrol, refresh, access). */
+	bool load;
+	double rate;
+	int mix[3];
 };
 
 struct plant_scenario {
@@ -162,6 +167,8 @@ int plant_vouchd_stop(struct plant *p);
 int plant_site_init(struct plant *p);
 /* The directory resources of the devices beyond the example plant's ten (sensors.c). */
 int plant_sensor_resources_add(struct plant *p);
+/* What people ask of a device of s's type, drawn from the seed (scenarios.c). */
+const char *plant_everyday_action(struct plant *p, const struct plant_sensor *s);
 int plant_people_add(struct plant *p);
 int plant_person_login(struct plant *p, struct plant_person *who);
 int plant_wallet(struct plant *p, const struct plant_person *who, char *out, size_t cap,

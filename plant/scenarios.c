@@ -403,9 +403,8 @@ static int sc_revocation(struct plant *p)
 	return VOUCH_OK;
 }
 
-/* Random everyday requests of the people still in the plant, the evaluator the oracle: what
- * people ask of a device of that type. */
-static const char *everyday_action(struct plant *p, const struct plant_sensor *s)
+/* What people ask of a device of that type (the everyday traffic and the load mode). */
+const char *plant_everyday_action(struct plant *p, const struct plant_sensor *s)
 {
 	static const char *const door[] = {"enter", "open"};
 	static const char *const machine[] = {"operate", "stop", "service", "configure", "update"};
@@ -429,7 +428,7 @@ static int sc_traffic(struct plant *p)
 	while ((done < want || time(NULL) < end) && !plant_proc_interrupted()) {
 		struct plant_person *who = &p->people[plant_rand(p, (uint32_t)p->n_people)];
 		struct plant_sensor *s = &p->sensors[plant_rand(p, (uint32_t)p->n_sensors)];
-		const char *a = everyday_action(p, s);
+		const char *a = plant_everyday_action(p, s);
 
 		if (who->revoked || strcmp(who->role, "auditor") == 0)
 			continue;

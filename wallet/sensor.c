@@ -31,6 +31,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "contact.h"
 #include "link.h"
 #include "vouch/cbor.h"
 #include "vouch/cose.h"
@@ -43,121 +44,14 @@
 #define CODE_CONTENT 0x45 /* 2.05 */
 
 #define EVENT_FILE_MAX 4096 /* a sensor's signed event is well under 1 KiB */
-#define INFO_TAGS_MAX  32   /* SENSOR_TAGS_MAX: a resource's tags in the directory */
-
-struct info {
-	bool provisioned;
-	char device[65], zone[65], type[65];
-	char resource[65]; /* what the sensor decides as (provisioned); "" from an older sensor */
-	char tags[INFO_TAGS_MAX][65];
-	size_t n_tags;
-	uint64_t rl_version;
-	bool has_rl;
-	const uint8_t *cert; /* into the link's answer buffer: copy before the next request */
-	size_t cert_len;
-};
-
-static void copy_text(char *dst, size_t cap, const char *p, size_t len)
-{
-	size_t n = len < cap - 1 ? len : cap - 1;
-
-	for (size_t i = 0; i < n; i++)
-		dst[i] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
-	dst[n] = '\0';
-}
-
-static int info_read(const uint8_t *p, size_t len, struct info *in)
-{
-	struct vouch_cbor_reader r;
-	size_t n = 0, tl = 0;
-	uint64_t key, v;
-	const char *t;
-
-	memset(in, 0, sizeof(*in));
-	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_MALFORMED;
-	vouch_cbor_reader_init(&r, p, len);
-	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_TYPE;
-	for (size_t i = 0; i < n; i++) {
-		int rc = VOUCH_OK;
-
-		if (vouch_cbor_read_uint(&r, &key) != VOUCH_OK)
-			return VOUCH_ERR_CBOR_TYPE;
-		switch (key) {
-		case 1:
-			rc = vouch_cbor_read_uint(&r, &v);
-			if (rc == VOUCH_OK && v != 1)
-				rc = VOUCH_ERR_UNSUPPORTED;
-			break;
-		case 2:
-			rc = vouch_cbor_read_tstr(&r, &t, &tl);
-			if (rc == VOUCH_OK)
-				in->provisioned = tl == 11 && memcmp(t, "provisioned", 11) == 0;
-			break;
-		case 3:
-		case 4:
-		case 5:
-			rc = vouch_cbor_read_tstr(&r, &t, &tl);
-			if (rc == VOUCH_OK)
-				copy_text(key == 3   ? in->device
-				          : key == 4 ? in->zone
-				                     : in->type,
-				          sizeof(in->device), t, tl);
-			break;
-		case 6:
-			rc = vouch_cbor_read_uint(&r, &in->rl_version);
-			in->has_rl = rc == VOUCH_OK;
-			break;
-		case 7:
-			rc = vouch_cbor_read_bstr(&r, &in->cert, &in->cert_len);
-			break;
-		case 8:
-			rc = vouch_cbor_read_tstr(&r, &t, &tl);
-			if (rc == VOUCH_OK)
-				copy_text(in->resource, sizeof(in->resource), t, tl);
-			break;
-		case 9:
-			rc = vouch_cbor_read_array(&r, &in->n_tags);
-			if (rc == VOUCH_OK && in->n_tags > INFO_TAGS_MAX)
-				rc = VOUCH_ERR_CBOR_LIMIT;
-			for (size_t j = 0; rc == VOUCH_OK && j < in->n_tags; j++) {
-				rc = vouch_cbor_read_tstr(&r, &t, &tl);
-				if (rc == VOUCH_OK)
-					copy_text(in->tags[j], sizeof(in->tags[j]), t, tl);
-			}
-			break;
-		default:
-			rc = vouch_cbor_skip(&r);
-			break;
-		}
-		if (rc != VOUCH_OK)
-			return rc;
-	}
-	return VOUCH_OK;
-}
 
 /* The reason of a refusal {1: text}, or the diagnostic payload as text. */
 static void print_reason(const char *prefix, const uint8_t *p, size_t len)
 {
-	struct vouch_cbor_reader r;
-	const char *t = NULL;
-	size_t n = 0, tl = 0;
-	uint64_t key;
 	char buf[512];
 
-	if (vouch_cbor_validate(p, len, NULL) == VOUCH_OK) {
-		vouch_cbor_reader_init(&r, p, len);
-		if (vouch_cbor_read_map(&r, &n) == VOUCH_OK && n >= 1 &&
-		    vouch_cbor_read_uint(&r, &key) == VOUCH_OK && key == 1 &&
-		    vouch_cbor_read_tstr(&r, &t, &tl) == VOUCH_OK) {
-			copy_text(buf, sizeof(buf), t, tl);
-			printf("%s: %s\n", prefix, buf);
-			return;
-		}
-	}
-	copy_text(buf, sizeof(buf), (const char *)p, len);
-	printf("%s: %s\n", prefix, len > 0 ? buf : "(no reason given)");
+	w_sensor_reason(p, len, buf, sizeof(buf));
+	printf("%s: %s\n", prefix, buf[0] != '\0' ? buf : "(no reason given)");
 }
 
 /* ---- the sensor's key ---- */
@@ -182,87 +76,22 @@ static int check_pairing(void *arg, const struct vouch_key *peer, const uint8_t 
 	return VOUCH_OK;
 }
 
-struct cert_check {
-	uint8_t point[VOUCH_P256_POINT_LEN];
-	const char *device;
-};
-
-static int check_certified(void *arg, const struct vouch_key *peer, const uint8_t *cred,
-                           size_t cred_len, char *err, size_t err_cap)
-{
-	const struct cert_check *cc = arg;
-	uint8_t point[VOUCH_P256_POINT_LEN];
-	size_t len = 0;
-
-	(void)cred;
-	(void)cred_len;
-	if (vouch_key_export_public(peer, point, sizeof(point), &len) != VOUCH_OK ||
-	    len != sizeof(point) || memcmp(point, cc->point, sizeof(point)) != 0) {
-		snprintf(err, err_cap,
-		         "spoofed sensor: the key it proves is not the certified key of %s",
-		         cc->device);
-		return VOUCH_ERR_EDHOC_PEER;
-	}
-	return VOUCH_OK;
-}
-
-/* The device certificate: issued by the site's CA (the wallet's ca.pem), for that device id,
- * valid now; its public point into cc. */
+/* The device certificate against the site's CA (the wallet's ca.pem). */
 static int verify_device_cert(const struct wallet *w, const uint8_t *der, size_t der_len,
-                              const char *device, struct cert_check *cc, char *err, size_t cap)
+                              const char *device, struct w_certified *cc, char *err, size_t cap)
 {
-	char ca_path[PATH_MAX], cn[128];
-	const unsigned char *p = der;
-	X509 *cert = NULL;
-	X509_STORE *store = NULL;
-	X509_STORE_CTX *ctx = NULL;
-	EVP_PKEY *pk;
-	size_t plen = sizeof(cc->point);
-	int rc = VOUCH_ERR_VERIFY;
+	char ca_path[PATH_MAX];
+	X509_STORE *store = X509_STORE_new();
+	int rc;
 
-	cert = d2i_X509(NULL, &p, (long)der_len);
-	if (cert == NULL || p != der + der_len) {
-		snprintf(err, cap, "the sensor's certificate is not DER X.509");
-		goto out_free;
-	}
-	store = X509_STORE_new();
-	ctx = X509_STORE_CTX_new();
-	if (store == NULL || ctx == NULL ||
-	    w_path(ca_path, sizeof(ca_path), w, W_F_CA) != VOUCH_OK ||
-	    X509_STORE_load_file(store, ca_path) != 1 ||
-	    X509_STORE_CTX_init(ctx, store, cert, NULL) != 1) {
+	if (store == NULL || w_path(ca_path, sizeof(ca_path), w, W_F_CA) != VOUCH_OK ||
+	    X509_STORE_load_file(store, ca_path) != 1) {
+		X509_STORE_free(store);
 		snprintf(err, cap, "cannot load the site's CA");
-		rc = VOUCH_ERR_IO;
-		goto out_free;
+		return VOUCH_ERR_IO;
 	}
-	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
-	if (X509_verify_cert(ctx) != 1) {
-		snprintf(err, cap,
-		         "spoofed sensor: its certificate does not verify under the site's "
-		         "CA: %s",
-		         X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-		goto out_free;
-	}
-	if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn,
-	                              sizeof(cn)) <= 0 ||
-	    strcmp(cn, device) != 0) {
-		snprintf(err, cap, "spoofed sensor: its certificate is for another device");
-		goto out_free;
-	}
-	pk = X509_get0_pubkey(cert);
-	if (pk == NULL ||
-	    EVP_PKEY_get_octet_string_param(pk, "encoded-pub-key", cc->point, sizeof(cc->point),
-	                                    &plen) != 1 ||
-	    plen != sizeof(cc->point)) {
-		snprintf(err, cap, "the sensor's certificate holds no P-256 key");
-		goto out_free;
-	}
-	cc->device = device;
-	rc = VOUCH_OK;
-out_free:
-	X509_STORE_CTX_free(ctx);
+	rc = w_device_cert_check(store, der, der_len, device, cc, err, cap);
 	X509_STORE_free(store);
-	X509_free(cert);
 	return rc;
 }
 
@@ -273,7 +102,7 @@ struct at_sensor {
 	struct held_list list;
 	struct held_cred cred;
 	struct w_link *link;
-	struct info info;
+	struct w_sensor_info info;
 	uint8_t cert[4096];
 	size_t cert_len;
 	char name[160]; /* sensor_name() of info, for messages */
@@ -313,7 +142,7 @@ static int open_at(struct at_sensor *a, struct wallet *w, const char *uri)
 		w_err("%s: the sensor does not answer", uri);
 		return WALLET_ERROR;
 	}
-	if (code != CODE_CONTENT || info_read(body, body_len, &a->info) != VOUCH_OK) {
+	if (code != CODE_CONTENT || w_sensor_info_read(body, body_len, &a->info) != VOUCH_OK) {
 		w_err("%s: the sensor's /info is not what a vouch sensor answers", uri);
 		return WALLET_ERROR;
 	}
@@ -341,7 +170,7 @@ static void close_at(struct at_sensor *a)
 }
 
 /* The name of the sensor for a person: "dev-x" or "dev-x (resource press-1)". */
-static const char *sensor_name(const struct info *in, char *buf, size_t cap)
+static const char *sensor_name(const struct w_sensor_info *in, char *buf, size_t cap)
 {
 	if (in->resource[0] != '\0' && strcmp(in->resource, in->device) != 0)
 		snprintf(buf, cap, "%s (resource %s)", in->device, in->resource);
@@ -354,7 +183,7 @@ static const char *sensor_name(const struct info *in, char *buf, size_t cap)
  * resource it decides as (the id and tags it shows in /info, else its device id). */
 static bool my_permission(const struct at_sensor *a, uint32_t action, char *reason, size_t cap)
 {
-	const char *tags[INFO_TAGS_MAX];
+	const char *tags[W_INFO_TAGS_MAX];
 	struct vouch_policy_view v;
 	struct vouch_policy_resource res;
 	struct vouch_policy_request req;
@@ -402,7 +231,7 @@ static int handshake(struct at_sensor *a, w_link_check_fn check, void *arg)
 /* ---- commission ---- */
 
 static int statement_sign(struct wallet *w, const uint8_t *csr, size_t csr_len,
-                          const uint8_t tp[VOUCH_THUMBPRINT_LEN], const struct info *in,
+                          const uint8_t tp[VOUCH_THUMBPRINT_LEN], const struct w_sensor_info *in,
                           const char *resource, uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct vouch_cose_hdr_params hp;
@@ -484,7 +313,7 @@ static int commissioned_read(const uint8_t *p, size_t len, char device[65], cons
 	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 3 ||
 	    vouch_cbor_read_bstr(&r, event, event_len) != VOUCH_OK)
 		return VOUCH_ERR_CBOR_TYPE;
-	copy_text(device, 65, t, tl);
+	w_text_printable(device, 65, t, tl);
 	return VOUCH_OK;
 }
 
@@ -654,7 +483,7 @@ static int decision_read(const uint8_t *p, size_t len, bool *granted, char *reas
 	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
 	    vouch_cbor_read_tstr(&r, &t, &tl) != VOUCH_OK)
 		return VOUCH_ERR_CBOR_TYPE;
-	copy_text(reason, cap, t, tl);
+	w_text_printable(reason, cap, t, tl);
 	return VOUCH_OK;
 }
 
@@ -665,7 +494,7 @@ static int decision_read(const uint8_t *p, size_t len, bool *granted, char *reas
  */
 static int contact(struct at_sensor *a, const char *uri)
 {
-	struct cert_check cc;
+	struct w_certified cc;
 	const uint8_t *body;
 	size_t body_len = 0;
 	unsigned ccode = 0;
@@ -681,8 +510,9 @@ static int contact(struct at_sensor *a, const char *uri)
 		printf("refused: %s\n", err);
 		return WALLET_REFUSED;
 	}
-	cc.device = sensor_name(&a->info, a->name, sizeof(a->name));
-	rc = handshake(a, check_certified, &cc);
+	snprintf(cc.device, sizeof(cc.device), "%s",
+	         sensor_name(&a->info, a->name, sizeof(a->name)));
+	rc = handshake(a, w_check_certified, &cc);
 	if (rc != WALLET_OK)
 		return rc;
 	/* The newest revocation list travels with every phone (flow 6). */
