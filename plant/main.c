@@ -19,6 +19,9 @@
 
 #include "load.h"
 #include "plant.h"
+
+#define PLANT_STR_(x) #x
+#define PLANT_STR(x)  PLANT_STR_(x)
 #include "vouch/common.h"
 
 #ifndef PLANT_SOURCE_DIR
@@ -339,14 +342,23 @@ int main(int argc, char **argv)
 			return PLANT_EXIT_SETUP;
 		}
 		if (rc != VOUCH_OK) {
-			fprintf(stderr, "vouch-plant: --%s %s: out of range\n",
-			        c == 's'   ? "sensors"
-			        : c == 'p' ? "people"
-			        : c == 'd' ? "duration"
-			        : c == 'T' ? "rate"
-			        : c == 'M' ? "mix"
-			                   : "seed",
-			        optarg);
+			fprintf(
+			    stderr, "vouch-plant: --%s %s: %s\n",
+			    c == 's'   ? "sensors"
+			    : c == 'p' ? "people"
+			    : c == 'd' ? "duration"
+			    : c == 'T' ? "rate"
+			    : c == 'M' ? "mix"
+			               : "seed",
+			    optarg,
+			    c == 's'
+			        ? "out of range: 3 (the devices the scenarios need) to " PLANT_STR(
+			              PLANT_SENSORS_MAX)
+			    : c == 'p'
+			        ? "out of range: 6 (the roles the scenarios need) to " PLANT_STR(
+			              PLANT_PEOPLE_MAX)
+			    : c == 'd' ? "out of range: 0 to 86400 seconds"
+			               : "not valid (see --help)");
 			return PLANT_EXIT_SETUP;
 		}
 	}
