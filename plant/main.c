@@ -237,9 +237,10 @@ static void print_keep(struct plant *p)
 		       p->people[i].role, p->wallet_path, p->people[i].wallet,
 		       p->people[i].revoked ? "   (revoked)" : "");
 	for (int i = 0; i < p->n_sensors; i++)
-		printf("  sensor      %-24s %s  %-11s %-20s %s  state %s\n", p->sensors[i].label,
-		       p->sensors[i].uri, p->sensors[i].type, p->sensors[i].zone,
-		       p->sensors[i].device, p->sensors[i].dir);
+		printf("  sensor      %-24s %s  %-16s %-11s %-20s %s  state %s\n",
+		       p->sensors[i].label, p->sensors[i].uri, p->sensors[i].resource,
+		       p->sensors[i].type, p->sensors[i].zone, p->sensors[i].device,
+		       p->sensors[i].dir);
 	fflush(stdout);
 }
 
