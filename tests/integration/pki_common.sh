@@ -149,6 +149,26 @@ free_port() {
 	return 1
 }
 
+# A UDP port nobody uses now (a sensor's CoAP listener).
+udp_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! ss -Huan | awk '{ print $4 }' | grep -q ":$p\$"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# totp URIFILE [OFFSET]: oathtool's code for the otpauth URI's secret (OFFSET seconds from now).
+totp() {
+	local secret
+	secret=$(sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' "$1")
+	oathtool --totp -b "$secret" -N "@$(($(date +%s) + ${2:-0}))"
+}
+
 # set_conf KEY VALUE: replace (or add) a key of the site's vouchd.conf.
 set_conf() {
 	if grep -q "^$1 *=" "$site/vouchd.conf"; then

@@ -38,13 +38,6 @@ V() { "$vouch" --data "$site" "$@"; }
 export VOUCH_WALLET_PIN=unlock-4711
 echo "# vouchd: $https $http"
 
-# totp URIFILE [OFFSET]: the code of the URI's secret (OFFSET seconds from now).
-totp() {
-	local secret
-	secret=$(sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' "$1")
-	oathtool --totp -b "$secret" -N "@$(($(date +%s) + ${2:-0}))"
-}
-
 # login USER PWFILE CODE OUT: POST /api/v1/auth/login with curl; prints the HTTP status.
 login() {
 	local body

@@ -35,25 +35,6 @@ export VOUCH_WALLET_PIN=unlock-4711
 sensor_pids=()
 stop_sensors() { for p in "${sensor_pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 
-totp() {
-	local secret
-	secret=$(sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' "$1")
-	oathtool --totp -b "$secret"
-}
-
-# a UDP port nobody uses now
-udp_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		ss -Huan | awk '{ print $4 }' | grep -q ":$p\$" || {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
-
 # start_sensor DIR PORT [ARGS...]: run vouch-sensor in the background, wait for its listen line.
 start_sensor() {
 	local dir=$1 port=$2

@@ -53,25 +53,6 @@ w=$work
 V() { "$vouch" --data "$site" "$@"; }
 export VOUCH_WALLET_PIN=unlock-4711
 
-totp() {
-	local secret
-	secret=$(sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' "$1")
-	oathtool --totp -b "$secret"
-}
-
-# a UDP port nobody uses now
-udp_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		ss -Huan | awk '{ print $4 }' | grep -q ":$p\$" || {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
-
 # wait_line FILE PATTERN: up to 5 s for a line to appear.
 wait_line() {
 	for _ in $(seq 50); do
