@@ -92,6 +92,72 @@ int w_sensor_info_read(const uint8_t *p, size_t len, struct w_sensor_info *in)
 	return VOUCH_OK;
 }
 
+int w_sensor_csr_read(const uint8_t *p, size_t len, const uint8_t **csr, size_t *csr_len)
+{
+	struct vouch_cbor_reader r;
+	size_t n = 0;
+	uint64_t key, v = 0;
+
+	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_MALFORMED;
+	vouch_cbor_reader_init(&r, p, len);
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 2 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
+	    vouch_cbor_read_uint(&r, &v) != VOUCH_OK || v != 1 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
+	    vouch_cbor_read_bstr(&r, csr, csr_len) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_TYPE;
+	return VOUCH_OK;
+}
+
+/* {1: 1, 2: device id, 3: the sensor's signed event} (2.04 after commissioning, 2.02 after
+ * decommissioning); *event points into p. */
+int w_sensor_commissioned_read(const uint8_t *p, size_t len, char device[W_INFO_TEXT_MAX],
+                               const uint8_t **event, size_t *event_len)
+{
+	struct vouch_cbor_reader r;
+	size_t n = 0, tl = 0;
+	uint64_t key, v = 0;
+	const char *t;
+
+	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_MALFORMED;
+	vouch_cbor_reader_init(&r, p, len);
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 3 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
+	    vouch_cbor_read_uint(&r, &v) != VOUCH_OK || v != 1 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
+	    vouch_cbor_read_tstr(&r, &t, &tl) != VOUCH_OK ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 3 ||
+	    vouch_cbor_read_bstr(&r, event, event_len) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_TYPE;
+	w_text_printable(device, W_INFO_TEXT_MAX, t, tl);
+	return VOUCH_OK;
+}
+
+int w_sensor_decision_read(const uint8_t *p, size_t len, bool *granted, char *reason, size_t cap)
+{
+	struct vouch_cbor_reader r;
+	size_t n = 0, tl = 0, ev_len = 0;
+	uint64_t key;
+	const char *t;
+	const uint8_t *ev;
+
+	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
+		return VOUCH_ERR_CBOR_MALFORMED;
+	vouch_cbor_reader_init(&r, p, len);
+	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 3 ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
+	    vouch_cbor_read_bool(&r, granted) != VOUCH_OK ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
+	    vouch_cbor_read_tstr(&r, &t, &tl) != VOUCH_OK ||
+	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 3 ||
+	    vouch_cbor_read_bstr(&r, &ev, &ev_len) != VOUCH_OK || !vouch_cbor_reader_done(&r))
+		return VOUCH_ERR_CBOR_TYPE;
+	w_text_printable(reason, cap, t, tl);
+	return VOUCH_OK;
+}
+
 void w_sensor_reason(const uint8_t *p, size_t len, char *out, size_t cap)
 {
 	struct vouch_cbor_reader r;

@@ -34,6 +34,15 @@ void w_text_printable(char *dst, size_t cap, const char *p, size_t len);
 
 int w_sensor_info_read(const uint8_t *p, size_t len, struct w_sensor_info *in);
 
+/* The sensor's other answers (docs/sensor-protocol.md), decoded strictly; pointers into p. */
+/* csr-answer {1: 1, 2: PKCS#10 DER} */
+int w_sensor_csr_read(const uint8_t *p, size_t len, const uint8_t **csr, size_t *csr_len);
+/* commissioned {1: 1, 2: device id, 3: the sensor's signed event} */
+int w_sensor_commissioned_read(const uint8_t *p, size_t len, char device[W_INFO_TEXT_MAX],
+                               const uint8_t **event, size_t *event_len);
+/* decision {1: granted, 2: reason, 3: event}: granted and the reason (printable) */
+int w_sensor_decision_read(const uint8_t *p, size_t len, bool *granted, char *reason, size_t cap);
+
 /* The reason of a refusal ({1: text}) or a diagnostic payload, as printable text; "" if none. */
 void w_sensor_reason(const uint8_t *p, size_t len, char *out, size_t cap);
 

@@ -274,49 +274,6 @@ static int statement_sign(struct wallet *w, const uint8_t *csr, size_t csr_len,
 	                               cap, out_len);
 }
 
-static int csr_read(const uint8_t *p, size_t len, const uint8_t **csr, size_t *csr_len)
-{
-	struct vouch_cbor_reader r;
-	size_t n = 0;
-	uint64_t key, v = 0;
-
-	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_MALFORMED;
-	vouch_cbor_reader_init(&r, p, len);
-	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 2 ||
-	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
-	    vouch_cbor_read_uint(&r, &v) != VOUCH_OK || v != 1 ||
-	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
-	    vouch_cbor_read_bstr(&r, csr, csr_len) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_TYPE;
-	return VOUCH_OK;
-}
-
-/* {1: 1, 2: device id, 3: the sensor's signed event} (2.04 after commissioning, 2.02 after
- * decommissioning); *event points into p. */
-static int commissioned_read(const uint8_t *p, size_t len, char device[65], const uint8_t **event,
-                             size_t *event_len)
-{
-	struct vouch_cbor_reader r;
-	size_t n = 0, tl = 0;
-	uint64_t key, v = 0;
-	const char *t;
-
-	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_MALFORMED;
-	vouch_cbor_reader_init(&r, p, len);
-	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 3 ||
-	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
-	    vouch_cbor_read_uint(&r, &v) != VOUCH_OK || v != 1 ||
-	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
-	    vouch_cbor_read_tstr(&r, &t, &tl) != VOUCH_OK ||
-	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 3 ||
-	    vouch_cbor_read_bstr(&r, event, event_len) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_TYPE;
-	w_text_printable(device, 65, t, tl);
-	return VOUCH_OK;
-}
-
 /* The COMMAND URI [OPTIONS] form: the URI taken out so that the options parse as usual. */
 static const char *take_uri(int *argc, char ***argv)
 {
@@ -393,7 +350,7 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 	rc = w_link_call(a.link, "commission/csr", NULL, 0, &ccode, &body, &body_len, err,
 	                 sizeof(err));
 	if (rc != VOUCH_OK || ccode != CODE_CONTENT ||
-	    csr_read(body, body_len, &csr_p, &csr_len) != VOUCH_OK) {
+	    w_sensor_csr_read(body, body_len, &csr_p, &csr_len) != VOUCH_OK) {
 		w_err("the sensor gave no CSR: %s", rc != VOUCH_OK ? err : "a refusal");
 		rc = WALLET_ERROR;
 		goto out_free;
@@ -434,7 +391,7 @@ int w_cmd_commission(struct wallet *w, int argc, char **argv)
 		goto out_free;
 	}
 	if (ccode != CODE_CHANGED ||
-	    commissioned_read(body, body_len, device, &event, &event_len) != VOUCH_OK) {
+	    w_sensor_commissioned_read(body, body_len, device, &event, &event_len) != VOUCH_OK) {
 		print_reason("refused by the sensor", body, body_len);
 		rc = WALLET_REFUSED;
 		goto out_free;
@@ -466,26 +423,6 @@ out_free:
 }
 
 /* ---- access ---- */
-
-static int decision_read(const uint8_t *p, size_t len, bool *granted, char *reason, size_t cap)
-{
-	struct vouch_cbor_reader r;
-	size_t n = 0, tl = 0;
-	uint64_t key;
-	const char *t;
-
-	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_MALFORMED;
-	vouch_cbor_reader_init(&r, p, len);
-	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n != 3 ||
-	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 1 ||
-	    vouch_cbor_read_bool(&r, granted) != VOUCH_OK ||
-	    vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key != 2 ||
-	    vouch_cbor_read_tstr(&r, &t, &tl) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_TYPE;
-	w_text_printable(reason, cap, t, tl);
-	return VOUCH_OK;
-}
 
 /*
  * A contact with a commissioned sensor as the person holding this wallet: the sensor's
@@ -584,7 +521,7 @@ int w_cmd_access(struct wallet *w, int argc, char **argv)
 		goto out_free;
 	}
 	if (ccode != CODE_CONTENT ||
-	    decision_read(body, body_len, &granted, reason, sizeof(reason)) != VOUCH_OK) {
+	    w_sensor_decision_read(body, body_len, &granted, reason, sizeof(reason)) != VOUCH_OK) {
 		print_reason("error", body, body_len);
 		rc = WALLET_ERROR;
 		goto out_free;
@@ -734,7 +671,7 @@ int w_cmd_decommission(struct wallet *w, int argc, char **argv)
 		goto out_free;
 	}
 	if (ccode != CODE_DELETED ||
-	    commissioned_read(body, body_len, device, &event, &event_len) != VOUCH_OK ||
+	    w_sensor_commissioned_read(body, body_len, device, &event, &event_len) != VOUCH_OK ||
 	    strcmp(device, a.info.device) != 0) {
 		print_reason("denied", body, body_len);
 		rc = WALLET_REFUSED;
