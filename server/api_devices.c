@@ -38,6 +38,7 @@
 #include <openssl/x509.h>
 
 #include "ca.h"
+#include "devices.h"
 #include "directory.h"
 #include "handlers.h"
 #include "people.h"
@@ -48,15 +49,14 @@
 #include "vouch/log.h"
 #include "vouch/policy.h"
 
-#define STATEMENT_MAX     1024
-#define STATEMENT_VERSION 1
-#define STATEMENT_SKEW_S  300 /* the phone's clock may be this far off */
-#define BUNDLE_VERSION    1
-#define BUNDLE_MAX        16384
-#define SEALED_MAX        (BUNDLE_MAX + 1024)
-#define COSE_KEY_MAX      160
-#define EVENT_MAX         1024 /* a sensor event, signed (SENSOR_EVENT_MAX) */
-#define SENSOR_TEXT_MAX   400
+#define STATEMENT_MAX    1024
+#define STATEMENT_SKEW_S 300 /* the phone's clock may be this far off */
+#define BUNDLE_VERSION   1
+#define BUNDLE_MAX       16384
+#define SEALED_MAX       (BUNDLE_MAX + 1024)
+#define COSE_KEY_MAX     160
+#define EVENT_MAX        1024 /* a sensor event, signed (SENSOR_EVENT_MAX) */
+#define SENSOR_TEXT_MAX  400
 /* Tags a bundle carries: SENSOR_TAGS_MAX of sensor/state.h, the directory's limit per resource. */
 #define BUNDLE_TAGS_MAX 32
 #define BIND_DEV_PREFIX "binding:dev:"
@@ -72,77 +72,6 @@ static void hex_of(const uint8_t *b, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
-/* What the installer's statement says (pointers into the verified COSE_Sign1). */
-struct statement {
-	const uint8_t *csr_hash;
-	const uint8_t *thumbprint;
-	const char *zone, *type, *phone, *resource; /* resource NULL: none named */
-	size_t zone_len, type_len, phone_len, resource_len;
-	int64_t time;
-};
-
-static int statement_read(const uint8_t *p, size_t len, struct statement *st)
-{
-	struct vouch_cbor_reader r;
-	size_t n = 0, blen = 0;
-	uint64_t version = 0;
-	int64_t key;
-	uint32_t seen = 0;
-
-	memset(st, 0, sizeof(*st));
-	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_MALFORMED;
-	vouch_cbor_reader_init(&r, p, len);
-	/* Keys 1..7 always; 8, the resource, when the installer names one. */
-	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || (n != 7 && n != 8))
-		return VOUCH_ERR_CRED_FORMAT;
-	for (size_t i = 0; i < n; i++) {
-		int rc = VOUCH_ERR_CRED_FORMAT;
-
-		if (vouch_cbor_read_int(&r, &key) != VOUCH_OK || key < 1 || key > 8 ||
-		    (seen & (1u << key)) != 0)
-			return VOUCH_ERR_CRED_FORMAT;
-		seen |= 1u << key;
-		switch (key) {
-		case 1:
-			rc = vouch_cbor_read_uint(&r, &version);
-			if (rc == VOUCH_OK && version != STATEMENT_VERSION)
-				rc = VOUCH_ERR_UNSUPPORTED;
-			break;
-		case 2:
-			rc = vouch_cbor_read_bstr(&r, &st->csr_hash, &blen);
-			if (rc == VOUCH_OK && blen != VOUCH_SHA256_LEN)
-				rc = VOUCH_ERR_CRED_FORMAT;
-			break;
-		case 3:
-			rc = vouch_cbor_read_bstr(&r, &st->thumbprint, &blen);
-			if (rc == VOUCH_OK && blen != VOUCH_THUMBPRINT_LEN)
-				rc = VOUCH_ERR_CRED_FORMAT;
-			break;
-		case 4:
-			rc = vouch_cbor_read_tstr(&r, &st->zone, &st->zone_len);
-			break;
-		case 5:
-			rc = vouch_cbor_read_tstr(&r, &st->type, &st->type_len);
-			break;
-		case 6:
-			rc = vouch_cbor_read_int(&r, &st->time);
-			break;
-		case 7:
-			rc = vouch_cbor_read_tstr(&r, &st->phone, &st->phone_len);
-			break;
-		case 8:
-			rc = vouch_cbor_read_tstr(&r, &st->resource, &st->resource_len);
-			break;
-		}
-		if (rc != VOUCH_OK)
-			return rc == VOUCH_ERR_UNSUPPORTED ? rc : VOUCH_ERR_CRED_FORMAT;
-	}
-	if ((seen & 0xfeu) != 0xfeu) /* every one of 1..7 */
-		return VOUCH_ERR_CRED_FORMAT;
-	return vouch_cbor_reader_done(&r) ? VOUCH_OK : VOUCH_ERR_CRED_FORMAT;
 }
 
 static bool text_is(const char *p, size_t len, const char *s)
@@ -534,7 +463,7 @@ static void api_commission(struct vouch_req *r)
 	uint8_t csr_hash[VOUCH_SHA256_LEN], tp[VOUCH_THUMBPRINT_LEN];
 	size_t csr_len = 0, stmt_len = 0, spki_len = 0, sealed_len = 0;
 	struct vouch_cose_sign1 s1;
-	struct statement st;
+	struct vouch_devices_statement st;
 	struct vouch_key phone_key, device_key;
 	struct vouch_ca_subject subj;
 	struct vouch_ca_issued is;
@@ -599,7 +528,7 @@ static void api_commission(struct vouch_req *r)
 		                    "the statement is not signed by this phone's key");
 		goto out_free;
 	}
-	rc = statement_read(s1.payload, s1.payload_len, &st);
+	rc = vouch_devices_statement_read(s1.payload, s1.payload_len, &st);
 	if (rc != VOUCH_OK) {
 		vouch_req_api_error(r, 400, "bad_statement", "the statement is malformed");
 		goto out_free;
@@ -869,75 +798,6 @@ out_free:
 
 /* ---- POST /api/v1/devices/decommission ---- */
 
-/* What a sensor's signed event says (docs/sensor-protocol.md `event`; pointers into it). */
-struct sensor_event {
-	uint64_t seq;
-	int64_t time;
-	const char *device, *kind, *subject, *reason, *who, *resource;
-	size_t device_len, kind_len, subject_len, reason_len, who_len, resource_len;
-};
-
-static int event_read(const uint8_t *p, size_t len, struct sensor_event *ev)
-{
-	struct vouch_cbor_reader r;
-	size_t n = 0;
-	uint64_t version = 0, key, last = 0;
-
-	memset(ev, 0, sizeof(*ev));
-	if (vouch_cbor_validate(p, len, NULL) != VOUCH_OK)
-		return VOUCH_ERR_CBOR_MALFORMED;
-	vouch_cbor_reader_init(&r, p, len);
-	if (vouch_cbor_read_map(&r, &n) != VOUCH_OK || n < 5 || n > 13)
-		return VOUCH_ERR_CRED_FORMAT;
-	for (size_t i = 0; i < n; i++) {
-		int rc = VOUCH_ERR_CRED_FORMAT;
-
-		/* The sensor writes its keys in ascending order, each once. */
-		if (vouch_cbor_read_uint(&r, &key) != VOUCH_OK || key <= last || key > 13)
-			return VOUCH_ERR_CRED_FORMAT;
-		last = key;
-		switch (key) {
-		case 1:
-			rc = vouch_cbor_read_uint(&r, &version);
-			if (rc == VOUCH_OK && version != 1)
-				rc = VOUCH_ERR_UNSUPPORTED;
-			break;
-		case 2:
-			rc = vouch_cbor_read_uint(&r, &ev->seq);
-			break;
-		case 3:
-			rc = vouch_cbor_read_int(&r, &ev->time);
-			break;
-		case 4:
-			rc = vouch_cbor_read_tstr(&r, &ev->device, &ev->device_len);
-			break;
-		case 5:
-			rc = vouch_cbor_read_tstr(&r, &ev->kind, &ev->kind_len);
-			break;
-		case 6:
-			rc = vouch_cbor_read_tstr(&r, &ev->subject, &ev->subject_len);
-			break;
-		case 10:
-			rc = vouch_cbor_read_tstr(&r, &ev->reason, &ev->reason_len);
-			break;
-		case 12:
-			rc = vouch_cbor_read_tstr(&r, &ev->who, &ev->who_len);
-			break;
-		case 13:
-			rc = vouch_cbor_read_tstr(&r, &ev->resource, &ev->resource_len);
-			break;
-		default: /* cti, action, granted, list version: not needed here */
-			rc = vouch_cbor_skip(&r);
-			break;
-		}
-		if (rc != VOUCH_OK)
-			return rc == VOUCH_ERR_UNSUPPORTED ? rc : VOUCH_ERR_CRED_FORMAT;
-	}
-	if (!vouch_cbor_reader_done(&r) || version != 1 || ev->device == NULL || ev->kind == NULL)
-		return VOUCH_ERR_CRED_FORMAT;
-	return VOUCH_OK;
-}
-
 /* The device's newest valid certificate (DER copied into *der), for its key. */
 struct newest_cert {
 	unsigned char *der;
@@ -1014,7 +874,7 @@ static void api_decommission(struct vouch_req *r)
 	uint8_t *evbuf = NULL;
 	size_t evlen = 0, count = 0;
 	struct vouch_cose_sign1 s1;
-	struct sensor_event ev;
+	struct vouch_devices_event ev;
 	struct vouch_key key;
 	json_t *body = NULL, *fj = NULL;
 	int64_t now = now_s();
@@ -1036,7 +896,7 @@ static void api_decommission(struct vouch_req *r)
 		goto out_free;
 	}
 	if (vouch_cose_sign1_decode(evbuf, evlen, &s1) != VOUCH_OK || s1.payload == NULL ||
-	    event_read(s1.payload, s1.payload_len, &ev) != VOUCH_OK) {
+	    vouch_devices_event_read(s1.payload, s1.payload_len, &ev) != VOUCH_OK) {
 		vouch_req_api_error(r, 400, "bad_event", "not a sensor's signed event");
 		goto out_free;
 	}
