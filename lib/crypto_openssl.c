@@ -22,19 +22,15 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "crypto_backend.h"
 #include "vouch/crypto.h"
 
 #define P256_GROUP_NAME "prime256v1"
 #define AES_BLOCK_LEN   16
-#define CCM_NONCE_MIN   7
-#define CCM_NONCE_MAX   13
 #define AEAD_TAG_MAX    16
-#define GCM_TAG_MIN     4
-/* The OpenSSL 3 GCM provider keeps the IV in a fixed 128-byte buffer. */
-#define GCM_NONCE_MAX  128
-#define HKDF_OUT_MAX   (255 * VOUCH_SHA256_LEN)
-#define ECDSA_DER_MAX  80 /* SEQUENCE of two 33-byte INTEGERs, with headers: 72 at most */
-#define P256_COORD_LEN 32
+#define HKDF_OUT_MAX    (255 * VOUCH_SHA256_LEN)
+#define ECDSA_DER_MAX   80 /* SEQUENCE of two 33-byte INTEGERs, with headers: 72 at most */
+#define P256_COORD_LEN  32
 
 /* A non-NULL address for empty inputs: OpenSSL treats NULL as "no data" in some calls (CCM
  * finalisation, HMAC key reuse), which is not what a zero-length input means here. */
@@ -318,11 +314,6 @@ int vouch_hkdf_sha256_expand(const uint8_t prk[VOUCH_SHA256_LEN], const uint8_t 
 
 /* ---- AEAD ---- */
 
-enum aead_mode {
-	AEAD_CCM,
-	AEAD_GCM,
-};
-
 static EVP_CIPHER *fetch_aes(const char *mode, size_t key_len)
 {
 	char name[24];
@@ -333,53 +324,18 @@ static EVP_CIPHER *fetch_aes(const char *mode, size_t key_len)
 	return EVP_CIPHER_fetch(NULL, name, NULL);
 }
 
-/* Checks shared by encryption and decryption; msg_len is the plaintext length. */
-static int aead_check(enum aead_mode mode, const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                      size_t nonce_len, const uint8_t *aad, size_t aad_len, size_t msg_len,
-                      size_t tag_len)
-{
-	if (key == NULL || nonce == NULL || (aad == NULL && aad_len > 0))
-		return VOUCH_ERR_INVALID;
-	if (key_len != 16 && key_len != 24 && key_len != 32)
-		return VOUCH_ERR_KEY;
-	if (mode == AEAD_CCM) {
-		size_t l = 15 - nonce_len; /* octets of the length field (RFC 3610 L) */
-
-		if (nonce_len < CCM_NONCE_MIN || nonce_len > CCM_NONCE_MAX)
-			return VOUCH_ERR_INVALID;
-		if (tag_len < 4 || tag_len > AEAD_TAG_MAX || tag_len % 2 != 0)
-			return VOUCH_ERR_INVALID;
-		if (l < sizeof(size_t) && (msg_len >> (8 * l)) != 0)
-			return VOUCH_ERR_INVALID;
-	} else {
-		if (nonce_len == 0)
-			return VOUCH_ERR_INVALID;
-		if (nonce_len > GCM_NONCE_MAX)
-			return VOUCH_ERR_UNSUPPORTED;
-		if (tag_len < GCM_TAG_MIN || tag_len > AEAD_TAG_MAX)
-			return VOUCH_ERR_INVALID;
-	}
-	if (aad_len > INT_MAX || msg_len > (size_t)INT_MAX - AES_BLOCK_LEN)
-		return VOUCH_ERR_UNSUPPORTED;
-	return VOUCH_OK;
-}
-
-static int aead_encrypt(enum aead_mode mode, const uint8_t *key, size_t key_len,
-                        const uint8_t *nonce, size_t nonce_len, const uint8_t *aad, size_t aad_len,
-                        const uint8_t *pt, size_t pt_len, size_t tag_len, uint8_t *ct)
+int vouch_backend_aead_seal(enum vouch_aead_mode mode, const uint8_t *key, size_t key_len,
+                            const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
+                            size_t aad_len, const uint8_t *pt, size_t pt_len, size_t tag_len,
+                            uint8_t *ct)
 {
 	int rc;
 	EVP_CIPHER *cipher;
 	EVP_CIPHER_CTX *ctx = NULL;
 	int outl = 0, finl = 0;
 
-	rc = aead_check(mode, key, key_len, nonce, nonce_len, aad, aad_len, pt_len, tag_len);
-	if (rc != VOUCH_OK)
-		return rc;
-	if (ct == NULL || (pt == NULL && pt_len > 0))
-		return VOUCH_ERR_INVALID;
 	rc = VOUCH_ERR_CRYPTO;
-	cipher = fetch_aes(mode == AEAD_CCM ? "CCM" : "GCM", key_len);
+	cipher = fetch_aes(mode == VOUCH_AEAD_CCM ? "CCM" : "GCM", key_len);
 	if (cipher == NULL)
 		goto out_drain;
 	ctx = EVP_CIPHER_CTX_new();
@@ -391,19 +347,19 @@ static int aead_encrypt(enum aead_mode mode, const uint8_t *key, size_t key_len,
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)nonce_len, NULL) != 1)
 		goto out_free_ctx;
 	/* CCM fixes the tag length (M) before the key, and the message length before the AAD. */
-	if (mode == AEAD_CCM &&
+	if (mode == VOUCH_AEAD_CCM &&
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, NULL) != 1)
 		goto out_free_ctx;
 	if (EVP_EncryptInit_ex2(ctx, NULL, key, nonce, NULL) != 1)
 		goto out_free_ctx;
-	if (mode == AEAD_CCM && EVP_EncryptUpdate(ctx, NULL, &outl, NULL, (int)pt_len) != 1)
+	if (mode == VOUCH_AEAD_CCM && EVP_EncryptUpdate(ctx, NULL, &outl, NULL, (int)pt_len) != 1)
 		goto out_free_ctx;
 	if (aad_len > 0 && EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
 		goto out_free_ctx;
 	outl = 0;
 	/* CCM computes its tag in this call even for an empty message (NULL input would mean
 	 * "finalise" there); GCM ignores empty updates. */
-	if ((mode == AEAD_CCM || pt_len > 0) &&
+	if ((mode == VOUCH_AEAD_CCM || pt_len > 0) &&
 	    EVP_EncryptUpdate(ctx, ct, &outl, nonnull(pt), (int)pt_len) != 1)
 		goto out_free_ctx;
 	if (EVP_EncryptFinal_ex(ctx, ct + outl, &finl) != 1 ||
@@ -426,9 +382,10 @@ out_drain:
 	return rc;
 }
 
-static int aead_decrypt(enum aead_mode mode, const uint8_t *key, size_t key_len,
-                        const uint8_t *nonce, size_t nonce_len, const uint8_t *aad, size_t aad_len,
-                        const uint8_t *ct, size_t ct_len, size_t tag_len, uint8_t *pt)
+int vouch_backend_aead_open(enum vouch_aead_mode mode, const uint8_t *key, size_t key_len,
+                            const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
+                            size_t aad_len, const uint8_t *ct, size_t ct_len, size_t tag_len,
+                            uint8_t *pt)
 {
 	int rc;
 	EVP_CIPHER *cipher;
@@ -438,22 +395,12 @@ static int aead_decrypt(enum aead_mode mode, const uint8_t *key, size_t key_len,
 	size_t pt_len;
 	int outl = 0, finl = 0;
 
-	if (ct == NULL && ct_len > 0)
-		return VOUCH_ERR_INVALID;
-	pt_len = ct_len >= tag_len ? ct_len - tag_len : 0;
-	rc = aead_check(mode, key, key_len, nonce, nonce_len, aad, aad_len, pt_len, tag_len);
-	if (rc != VOUCH_OK)
-		return rc;
-	/* Too short to hold its tag: it cannot authenticate, whatever the key. */
-	if (ct_len < tag_len)
-		return VOUCH_ERR_VERIFY;
-	if (pt == NULL && pt_len > 0)
-		return VOUCH_ERR_INVALID;
+	pt_len = ct_len - tag_len;
 	/* GCM is handed the tag only after the ciphertext has gone through, by which time an
 	 * output buffer overlapping the input could have overwritten it: keep a copy. */
 	memcpy(tag, ct + pt_len, tag_len);
 	rc = VOUCH_ERR_CRYPTO;
-	cipher = fetch_aes(mode == AEAD_CCM ? "CCM" : "GCM", key_len);
+	cipher = fetch_aes(mode == VOUCH_AEAD_CCM ? "CCM" : "GCM", key_len);
 	if (cipher == NULL)
 		goto out_drain;
 	ctx = EVP_CIPHER_CTX_new();
@@ -464,17 +411,17 @@ static int aead_decrypt(enum aead_mode mode, const uint8_t *key, size_t key_len,
 	if (EVP_DecryptInit_ex2(ctx, cipher, NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)nonce_len, NULL) != 1)
 		goto out_free_ctx;
-	if (mode == AEAD_CCM &&
+	if (mode == VOUCH_AEAD_CCM &&
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, tag) != 1)
 		goto out_free_ctx;
 	if (EVP_DecryptInit_ex2(ctx, NULL, key, nonce, NULL) != 1)
 		goto out_free_ctx;
-	if (mode == AEAD_CCM && EVP_DecryptUpdate(ctx, NULL, &outl, NULL, (int)pt_len) != 1)
+	if (mode == VOUCH_AEAD_CCM && EVP_DecryptUpdate(ctx, NULL, &outl, NULL, (int)pt_len) != 1)
 		goto out_free_ctx;
 	if (aad_len > 0 && EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
 		goto out_free_ctx;
 	outl = 0;
-	if (mode == AEAD_CCM) {
+	if (mode == VOUCH_AEAD_CCM) {
 		/* CCM checks the tag inside this call. */
 		if (EVP_DecryptUpdate(ctx, pt != NULL ? pt : scratch, &outl, ct, (int)pt_len) !=
 		    1) {
@@ -506,38 +453,6 @@ out_drain:
 	}
 	vouch_wipe(tag, sizeof(tag));
 	return rc;
-}
-
-int vouch_aes_ccm_encrypt(const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                          size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                          size_t pt_len, size_t tag_len, uint8_t *ct)
-{
-	return aead_encrypt(AEAD_CCM, key, key_len, nonce, nonce_len, aad, aad_len, pt, pt_len,
-	                    tag_len, ct);
-}
-
-int vouch_aes_ccm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                          size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-                          size_t ct_len, size_t tag_len, uint8_t *pt)
-{
-	return aead_decrypt(AEAD_CCM, key, key_len, nonce, nonce_len, aad, aad_len, ct, ct_len,
-	                    tag_len, pt);
-}
-
-int vouch_aes_gcm_encrypt(const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                          size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                          size_t pt_len, size_t tag_len, uint8_t *ct)
-{
-	return aead_encrypt(AEAD_GCM, key, key_len, nonce, nonce_len, aad, aad_len, pt, pt_len,
-	                    tag_len, ct);
-}
-
-int vouch_aes_gcm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                          size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-                          size_t ct_len, size_t tag_len, uint8_t *pt)
-{
-	return aead_decrypt(AEAD_GCM, key, key_len, nonce, nonce_len, aad, aad_len, ct, ct_len,
-	                    tag_len, pt);
 }
 
 /* ---- AES key wrap (RFC 3394) ---- */
@@ -860,8 +775,10 @@ static int import_public_pkey(enum vouch_key_type type, const uint8_t *raw, size
 	*out = NULL;
 	switch (type) {
 	case VOUCH_KEY_P256:
-		/* Uncompressed, or compressed (EDHOC sends x only); hybrid encodings are refused. */
-		if (!((raw_len == VOUCH_P256_POINT_LEN && raw[0] == POINT_CONVERSION_UNCOMPRESSED) ||
+		/* Uncompressed, or compressed (EDHOC sends x only); hybrid encodings are refused.
+		 */
+		if (!((raw_len == VOUCH_P256_POINT_LEN &&
+		       raw[0] == POINT_CONVERSION_UNCOMPRESSED) ||
 		      (raw_len == VOUCH_P256_COMPRESSED_LEN &&
 		       (raw[0] == POINT_CONVERSION_COMPRESSED ||
 		        raw[0] == (POINT_CONVERSION_COMPRESSED | 1)))))

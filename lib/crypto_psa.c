@@ -20,6 +20,7 @@
 #include <mbedtls/md.h>
 #include <psa/crypto.h>
 
+#include "crypto_backend.h"
 #include "vouch/crypto.h"
 #include "vouch/psa.h"
 
@@ -35,16 +36,9 @@ psa_status_t psa_its_remove(uint64_t uid);
 
 #define SHA256_BLOCK_LEN 64
 #define AES_BLOCK_LEN    16
-#define CCM_NONCE_MIN    7
-#define CCM_NONCE_MAX    13
-#define AEAD_TAG_MAX     16
-#define GCM_TAG_MIN      4
-/* The OpenSSL back-end's limit (its GCM provider's IV buffer), kept so that both back-ends
- * accept and refuse the same inputs; COSE uses 12 bytes. */
-#define GCM_NONCE_MAX  128
-#define HKDF_OUT_MAX   (255 * VOUCH_SHA256_LEN)
-#define P256_COORD_LEN 32
-#define X25519_BITS    255
+#define HKDF_OUT_MAX     (255 * VOUCH_SHA256_LEN)
+#define P256_COORD_LEN   32
+#define X25519_BITS      255
 
 /* The handle refers to a key in the persistent store: clearing it must leave the key there. */
 #define KEY_F_PERSISTENT 0x100u
@@ -400,63 +394,22 @@ int vouch_hkdf_sha256_expand(const uint8_t prk[VOUCH_SHA256_LEN], const uint8_t 
 
 /* ---- AEAD ---- */
 
-enum aead_mode {
-	AEAD_CCM,
-	AEAD_GCM,
-};
-
-/* The same checks, in the same order, as the OpenSSL back-end; msg_len is the plaintext length.
- */
-static int aead_check(enum aead_mode mode, const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                      size_t nonce_len, const uint8_t *aad, size_t aad_len, size_t msg_len,
-                      size_t tag_len)
+static psa_algorithm_t aead_alg(enum vouch_aead_mode mode, size_t tag_len)
 {
-	if (key == NULL || nonce == NULL || (aad == NULL && aad_len > 0))
-		return VOUCH_ERR_INVALID;
-	if (key_len != 16 && key_len != 24 && key_len != 32)
-		return VOUCH_ERR_KEY;
-	if (mode == AEAD_CCM) {
-		size_t l = 15 - nonce_len; /* octets of the length field (RFC 3610 L) */
-
-		if (nonce_len < CCM_NONCE_MIN || nonce_len > CCM_NONCE_MAX)
-			return VOUCH_ERR_INVALID;
-		if (tag_len < 4 || tag_len > AEAD_TAG_MAX || tag_len % 2 != 0)
-			return VOUCH_ERR_INVALID;
-		if (l < sizeof(size_t) && (msg_len >> (8 * l)) != 0)
-			return VOUCH_ERR_INVALID;
-	} else {
-		if (nonce_len == 0)
-			return VOUCH_ERR_INVALID;
-		if (nonce_len > GCM_NONCE_MAX)
-			return VOUCH_ERR_UNSUPPORTED;
-		if (tag_len < GCM_TAG_MIN || tag_len > AEAD_TAG_MAX)
-			return VOUCH_ERR_INVALID;
-	}
-	if (aad_len > INT_MAX || msg_len > (size_t)INT_MAX - AES_BLOCK_LEN)
-		return VOUCH_ERR_UNSUPPORTED;
-	return VOUCH_OK;
-}
-
-static psa_algorithm_t aead_alg(enum aead_mode mode, size_t tag_len)
-{
-	return PSA_ALG_AEAD_WITH_SHORTENED_TAG(mode == AEAD_CCM ? PSA_ALG_CCM : PSA_ALG_GCM,
+	return PSA_ALG_AEAD_WITH_SHORTENED_TAG(mode == VOUCH_AEAD_CCM ? PSA_ALG_CCM : PSA_ALG_GCM,
 	                                       tag_len);
 }
 
-static int aead_encrypt(enum aead_mode mode, const uint8_t *key, size_t key_len,
-                        const uint8_t *nonce, size_t nonce_len, const uint8_t *aad, size_t aad_len,
-                        const uint8_t *pt, size_t pt_len, size_t tag_len, uint8_t *ct)
+int vouch_backend_aead_seal(enum vouch_aead_mode mode, const uint8_t *key, size_t key_len,
+                            const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
+                            size_t aad_len, const uint8_t *pt, size_t pt_len, size_t tag_len,
+                            uint8_t *ct)
 {
 	const psa_algorithm_t alg = aead_alg(mode, tag_len);
 	psa_key_id_t id = 0;
 	size_t out_len = 0;
 	int rc;
 
-	rc = aead_check(mode, key, key_len, nonce, nonce_len, aad, aad_len, pt_len, tag_len);
-	if (rc != VOUCH_OK)
-		return rc;
-	if (ct == NULL || (pt == NULL && pt_len > 0))
-		return VOUCH_ERR_INVALID;
 	rc = psa_up();
 	if (rc != VOUCH_OK)
 		goto out_wipe;
@@ -475,9 +428,10 @@ out_wipe:
 	return rc;
 }
 
-static int aead_decrypt(enum aead_mode mode, const uint8_t *key, size_t key_len,
-                        const uint8_t *nonce, size_t nonce_len, const uint8_t *aad, size_t aad_len,
-                        const uint8_t *ct, size_t ct_len, size_t tag_len, uint8_t *pt)
+int vouch_backend_aead_open(enum vouch_aead_mode mode, const uint8_t *key, size_t key_len,
+                            const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
+                            size_t aad_len, const uint8_t *ct, size_t ct_len, size_t tag_len,
+                            uint8_t *pt)
 {
 	const psa_algorithm_t alg = aead_alg(mode, tag_len);
 	uint8_t scratch[AES_BLOCK_LEN];
@@ -486,17 +440,7 @@ static int aead_decrypt(enum aead_mode mode, const uint8_t *key, size_t key_len,
 	size_t pt_len, out_len = 0;
 	int rc;
 
-	if (ct == NULL && ct_len > 0)
-		return VOUCH_ERR_INVALID;
-	pt_len = ct_len >= tag_len ? ct_len - tag_len : 0;
-	rc = aead_check(mode, key, key_len, nonce, nonce_len, aad, aad_len, pt_len, tag_len);
-	if (rc != VOUCH_OK)
-		return rc;
-	/* Too short to hold its tag: it cannot authenticate, whatever the key. */
-	if (ct_len < tag_len)
-		return VOUCH_ERR_VERIFY;
-	if (pt == NULL && pt_len > 0)
-		return VOUCH_ERR_INVALID;
+	pt_len = ct_len - tag_len;
 	rc = psa_up();
 	if (rc != VOUCH_OK)
 		goto out_wipe;
@@ -517,38 +461,6 @@ out_wipe:
 		vouch_wipe(pt, pt_len);
 	vouch_wipe(scratch, sizeof(scratch));
 	return rc;
-}
-
-int vouch_aes_ccm_encrypt(const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                          size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                          size_t pt_len, size_t tag_len, uint8_t *ct)
-{
-	return aead_encrypt(AEAD_CCM, key, key_len, nonce, nonce_len, aad, aad_len, pt, pt_len,
-	                    tag_len, ct);
-}
-
-int vouch_aes_ccm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                          size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-                          size_t ct_len, size_t tag_len, uint8_t *pt)
-{
-	return aead_decrypt(AEAD_CCM, key, key_len, nonce, nonce_len, aad, aad_len, ct, ct_len,
-	                    tag_len, pt);
-}
-
-int vouch_aes_gcm_encrypt(const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                          size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                          size_t pt_len, size_t tag_len, uint8_t *ct)
-{
-	return aead_encrypt(AEAD_GCM, key, key_len, nonce, nonce_len, aad, aad_len, pt, pt_len,
-	                    tag_len, ct);
-}
-
-int vouch_aes_gcm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *nonce,
-                          size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-                          size_t ct_len, size_t tag_len, uint8_t *pt)
-{
-	return aead_decrypt(AEAD_GCM, key, key_len, nonce, nonce_len, aad, aad_len, ct, ct_len,
-	                    tag_len, pt);
 }
 
 /* ---- AES key wrap (RFC 3394) ----
@@ -1229,7 +1141,7 @@ int vouch_key_destroy_persistent(uint32_t id)
 			return VOUCH_OK;
 		status = psa_its_remove(id);
 		return status == PSA_SUCCESS || status == PSA_ERROR_DOES_NOT_EXIST ? VOUCH_OK
-		                                                                  : VOUCH_ERR_IO;
+		                                                                   : VOUCH_ERR_IO;
 	}
 	rc = load_error(id, status);
 	if (rc != VOUCH_ERR_KEY)
