@@ -1480,17 +1480,55 @@ out_wipe:
 	return rc;
 }
 
+/*
+ * The peer's authentication in message_2 (c_enc: its C_R as encoded) or message_3 (c_enc
+ * NULL), RFC 9528 5.3.3 / 5.4.3: its credential, the next PRK (with its static DH key when it
+ * authenticates that way, else the previous one), then MAC and Signature_or_MAC, then its EAD.
+ */
+static int verify_peer(struct vouch_edhoc *ctx, const struct suite_info *s, bool stat,
+                       const uint8_t prk_prev[HASH_LEN], int64_t salt_label,
+                       const uint8_t th[HASH_LEN], uint8_t prk_next[HASH_LEN], int64_t mac_label,
+                       const struct plain *p)
+{
+	uint8_t salt[HASH_LEN], mac[HASH_LEN];
+	size_t mac_len = stat ? s->mac_len : HASH_LEN;
+	struct auth_parts a;
+	int rc;
+
+	memset(salt, 0, sizeof(salt));
+	memset(mac, 0, sizeof(mac));
+	rc = resolve_peer(ctx, p, auth_type(s, stat), !stat);
+	if (rc == VOUCH_OK && stat) {
+		rc = kdf_th(prk_prev, salt_label, th, salt, HASH_LEN);
+		if (rc == VOUCH_OK)
+			rc = extract_dh(salt, &ctx->eph, &ctx->peer_key, prk_next);
+	} else if (rc == VOUCH_OK) {
+		memcpy(prk_next, prk_prev, HASH_LEN);
+	}
+	a = (struct auth_parts){
+	    p->c_enc,  p->c_enc_len,   ctx->peer_id_cred,  ctx->peer_id_cred_len,
+	    th,        ctx->peer_cred, ctx->peer_cred_len, p->ead,
+	    p->ead_len};
+	if (rc == VOUCH_OK)
+		rc = auth_mac(prk_next, mac_label, &a, mac, mac_len);
+	if (rc == VOUCH_OK)
+		rc = check_som(ctx, stat, &a, mac, mac_len, p);
+	if (rc == VOUCH_OK)
+		rc = ead_check(ctx, p->ead, p->ead_len);
+	vouch_wipe(salt, sizeof(salt));
+	vouch_wipe(mac, sizeof(mac));
+	return rc;
+}
+
 int vouch_edhoc_read_message_2(struct vouch_edhoc *ctx, uint8_t *msg, size_t len,
                                const uint8_t **ead_2, size_t *ead_2_len)
 {
 	const struct suite_info *s;
 	struct vouch_cbor_reader r;
-	struct auth_parts a;
 	struct plain p;
 	const uint8_t *content = NULL;
-	uint8_t th2[HASH_LEN], prk_2e[HASH_LEN], salt[HASH_LEN], mac[HASH_LEN], *pt;
-	size_t content_len = 0, pt_len, mac_len;
-	bool stat;
+	uint8_t th2[HASH_LEN], prk_2e[HASH_LEN], *pt;
+	size_t content_len = 0, pt_len;
 	int rc = VOUCH_ERR_INVALID;
 
 	ead_out(NULL, 0, ead_2, ead_2_len);
@@ -1503,8 +1541,6 @@ int vouch_edhoc_read_message_2(struct vouch_edhoc *ctx, uint8_t *msg, size_t len
 		return on_error(ctx, msg, len);
 	ctx->may_send_error = true;
 	memset(prk_2e, 0, sizeof(prk_2e));
-	memset(salt, 0, sizeof(salt));
-	memset(mac, 0, sizeof(mac));
 
 	vouch_cbor_reader_init(&r, msg, len);
 	rc = rd_bstr(&r, &content, &content_len);
@@ -1535,25 +1571,8 @@ int vouch_edhoc_read_message_2(struct vouch_edhoc *ctx, uint8_t *msg, size_t len
 	if (rc != VOUCH_OK)
 		goto out_fail;
 
-	stat = r_static(ctx->method);
-	mac_len = stat ? s->mac_len : HASH_LEN;
-	rc = resolve_peer(ctx, &p, auth_type(s, stat), !stat);
-	if (rc == VOUCH_OK && stat) {
-		rc = kdf_th(prk_2e, L_SALT_3E2M, th2, salt, HASH_LEN);
-		if (rc == VOUCH_OK)
-			rc = extract_dh(salt, &ctx->eph, &ctx->peer_key, ctx->prk_3e2m);
-	} else if (rc == VOUCH_OK) {
-		memcpy(ctx->prk_3e2m, prk_2e, HASH_LEN);
-	}
-	a = (struct auth_parts){p.c_enc,  p.c_enc_len,    ctx->peer_id_cred,  ctx->peer_id_cred_len,
-	                        th2,      ctx->peer_cred, ctx->peer_cred_len, p.ead,
-	                        p.ead_len};
-	if (rc == VOUCH_OK)
-		rc = auth_mac(ctx->prk_3e2m, L_MAC_2, &a, mac, mac_len);
-	if (rc == VOUCH_OK)
-		rc = check_som(ctx, stat, &a, mac, mac_len, &p);
-	if (rc == VOUCH_OK)
-		rc = ead_check(ctx, p.ead, p.ead_len);
+	rc = verify_peer(ctx, s, r_static(ctx->method), prk_2e, L_SALT_3E2M, th2, ctx->prk_3e2m,
+	                 L_MAC_2, &p);
 	memcpy(ctx->th, th2, HASH_LEN);
 	if (rc == VOUCH_OK)
 		rc = transcript(ctx->th, pt, pt_len, ctx->peer_cred, ctx->peer_cred_len);
@@ -1572,8 +1591,6 @@ out_fail:
 	fail(ctx);
 out_wipe:
 	vouch_wipe(prk_2e, sizeof(prk_2e));
-	vouch_wipe(salt, sizeof(salt));
-	vouch_wipe(mac, sizeof(mac));
 	return rc;
 }
 
@@ -1700,11 +1717,9 @@ int vouch_edhoc_read_message_3(struct vouch_edhoc *ctx, uint8_t *msg, size_t len
                                const uint8_t **ead_3, size_t *ead_3_len)
 {
 	const struct suite_info *s;
-	struct auth_parts a;
 	struct plain p;
-	uint8_t salt[HASH_LEN], mac[HASH_LEN], *pt = NULL;
-	size_t pt_len = 0, mac_len;
-	bool stat;
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
 	int rc = VOUCH_ERR_INVALID;
 
 	ead_out(NULL, 0, ead_3, ead_3_len);
@@ -1716,40 +1731,13 @@ int vouch_edhoc_read_message_3(struct vouch_edhoc *ctx, uint8_t *msg, size_t len
 	if (is_error_msg(msg, len))
 		return on_error(ctx, msg, len);
 	ctx->may_send_error = true;
-	memset(salt, 0, sizeof(salt));
-	memset(mac, 0, sizeof(mac));
 	s = suite_find(ctx->suite);
-	stat = i_static(ctx->method);
-	mac_len = stat ? s->mac_len : HASH_LEN;
-
 	rc = open_msg(s, ctx->prk_3e2m, L_K_3, ctx->th, msg, len, &pt, &pt_len);
 	if (rc == VOUCH_OK)
 		rc = parse_plain(ctx, pt, pt_len, false, &p);
 	if (rc == VOUCH_OK)
-		rc = resolve_peer(ctx, &p, auth_type(s, stat), !stat);
-	if (rc == VOUCH_OK && stat) {
-		rc = kdf_th(ctx->prk_3e2m, L_SALT_4E3M, ctx->th, salt, HASH_LEN);
-		if (rc == VOUCH_OK)
-			rc = extract_dh(salt, &ctx->eph, &ctx->peer_key, ctx->prk_4e3m);
-	} else if (rc == VOUCH_OK) {
-		memcpy(ctx->prk_4e3m, ctx->prk_3e2m, HASH_LEN);
-	}
-	if (rc != VOUCH_OK)
-		goto out_fail;
-	a = (struct auth_parts){NULL,
-	                        0,
-	                        ctx->peer_id_cred,
-	                        ctx->peer_id_cred_len,
-	                        ctx->th,
-	                        ctx->peer_cred,
-	                        ctx->peer_cred_len,
-	                        p.ead,
-	                        p.ead_len};
-	rc = auth_mac(ctx->prk_4e3m, L_MAC_3, &a, mac, mac_len);
-	if (rc == VOUCH_OK)
-		rc = check_som(ctx, stat, &a, mac, mac_len, &p);
-	if (rc == VOUCH_OK)
-		rc = ead_check(ctx, p.ead, p.ead_len);
+		rc = verify_peer(ctx, s, i_static(ctx->method), ctx->prk_3e2m, L_SALT_4E3M, ctx->th,
+		                 ctx->prk_4e3m, L_MAC_3, &p);
 	if (rc == VOUCH_OK)
 		rc = transcript(ctx->th, pt, pt_len, ctx->peer_cred, ctx->peer_cred_len);
 	if (rc == VOUCH_OK)
@@ -1760,13 +1748,10 @@ int vouch_edhoc_read_message_3(struct vouch_edhoc *ctx, uint8_t *msg, size_t len
 	ctx->peer_set = true;
 	ctx->state = VOUCH_EDHOC_S_COMPLETED;
 	ead_out(p.ead, p.ead_len, ead_3, ead_3_len);
-	goto out_wipe;
+	return VOUCH_OK;
 
 out_fail:
 	fail(ctx);
-out_wipe:
-	vouch_wipe(salt, sizeof(salt));
-	vouch_wipe(mac, sizeof(mac));
 	return rc;
 }
 
