@@ -594,3 +594,20 @@ size_t site_queue_events(struct vouch_sensor *s, const struct vouch_key *pub,
 	assert_int_equal(rc, VOUCH_ERR_STORE_NOT_FOUND);
 	return n;
 }
+
+void site_sensor_up(struct vouch_sensor *s, char *dir, size_t dir_cap,
+                    uint8_t d[VOUCH_P256_SCALAR_LEN], struct vouch_key *pub)
+{
+	site_now = SITE_T0;
+	site_tmpdir(dir, dir_cap);
+	site_devkey(d);
+	assert_int_equal(site_start(s, dir, d), VOUCH_OK);
+	site_sensor_pub(s, pub);
+}
+
+void site_sensor_down(struct vouch_sensor *s, const char *dir, struct vouch_key *pub)
+{
+	sensor_stop(s);
+	vouch_key_clear(pub);
+	site_rmdir(dir);
+}

@@ -111,6 +111,11 @@ void site_key(const uint8_t d[VOUCH_P256_SCALAR_LEN], struct vouch_key *key);
 void site_sensor_pub(const struct vouch_sensor *s, struct vouch_key *pub);
 /* Start s in sdir on the (injected) key d, the clock at site_now, zone and type the site's. */
 int site_start(struct vouch_sensor *s, const char *sdir, const uint8_t d[VOUCH_P256_SCALAR_LEN]);
+/* A cmocka set-up's sensor: site_now = SITE_T0, a fresh directory, the test key (into d), started
+ * (asserted); pub its public half. site_sensor_down() stops it and removes the directory. */
+void site_sensor_up(struct vouch_sensor *s, char *dir, size_t dir_cap,
+                    uint8_t d[VOUCH_P256_SCALAR_LEN], struct vouch_key *pub);
+void site_sensor_down(struct vouch_sensor *s, const char *dir, struct vouch_key *pub);
 /* Provision a started sensor as a good bundle would, by writing its state directly. */
 void site_provision_direct(struct site *t, struct vouch_sensor *s);
 /* Commission a started sensor with a good bundle, sealed as vouchd seals it (ECDH-ES +

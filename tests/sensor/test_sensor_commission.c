@@ -59,20 +59,14 @@ static int teardown(void **state)
 static int sensor_up(void **state)
 {
 	(void)state;
-	site_now = SITE_T0;
-	site_tmpdir(dir, sizeof(dir));
-	site_devkey(devkey);
-	assert_int_equal(site_start(&sensor, dir, devkey), VOUCH_OK);
-	site_sensor_pub(&sensor, &pub);
+	site_sensor_up(&sensor, dir, sizeof(dir), devkey, &pub);
 	return 0;
 }
 
 static int sensor_down(void **state)
 {
 	(void)state;
-	sensor_stop(&sensor);
-	vouch_key_clear(&pub);
-	site_rmdir(dir);
+	site_sensor_down(&sensor, dir, &pub);
 	return 0;
 }
 

@@ -95,12 +95,8 @@ static int rl(uint64_t version, int64_t issued_at, const struct vouch_revlist_en
 static int sensor_up(void **state)
 {
 	(void)state;
-	site_now = SITE_T0;
-	site_tmpdir(dir, sizeof(dir));
-	site_devkey(devkey);
-	assert_int_equal(site_start(&sensor, dir, devkey), VOUCH_OK);
+	site_sensor_up(&sensor, dir, sizeof(dir), devkey, &sensor_pub);
 	site_commission(&site, &sensor);
-	site_sensor_pub(&sensor, &sensor_pub);
 	assert_int_equal(rl(1, SITE_T0 - 10, NULL, 0), SENSOR_CHANGED);
 	return 0;
 }
@@ -108,9 +104,7 @@ static int sensor_up(void **state)
 static int sensor_down(void **state)
 {
 	(void)state;
-	sensor_stop(&sensor);
-	vouch_key_clear(&sensor_pub);
-	site_rmdir(dir);
+	site_sensor_down(&sensor, dir, &sensor_pub);
 	return 0;
 }
 
