@@ -63,17 +63,6 @@
 #define BIND_RES_PREFIX "binding:res:"
 #define BIND_HASH_LEN   24 /* bytes of the name's SHA-256 in the key (it must fit 63 bytes) */
 
-static int64_t now_s(void)
-{
-	return (int64_t)time(NULL);
-}
-
-static void hex_of(const uint8_t *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
 static bool text_is(const char *p, size_t len, const char *s)
 {
 	return strlen(s) == len && memcmp(p, s, len) == 0;
@@ -262,7 +251,7 @@ static int bind_key_res(const char *name, char key[VOUCH_STORE_KEY_MAX + 1])
 	if (rc != VOUCH_OK)
 		return rc;
 	memcpy(key, BIND_RES_PREFIX, plen);
-	hex_of(h, BIND_HASH_LEN, key + plen);
+	vouch_api_hex(h, BIND_HASH_LEN, key + plen);
 	return VOUCH_OK;
 }
 
@@ -472,7 +461,7 @@ static void api_commission(struct vouch_req *r)
 	struct named_resource nres;
 	struct vouch_policy_resource pres;
 	json_t *body = NULL, *pj = NULL, *res = NULL, *fj = NULL;
-	int64_t now = now_s();
+	int64_t now = (int64_t)time(NULL);
 	X509_REQ *req = NULL;
 	const unsigned char *p;
 	EVP_PKEY *csr_key;
@@ -583,7 +572,7 @@ static void api_commission(struct vouch_req *r)
 		                    "the CSR's key is not the key the installer checked");
 		goto out_free;
 	}
-	hex_of(tp, sizeof(tp), tp_hex);
+	vouch_api_hex(tp, sizeof(tp), tp_hex);
 	snprintf(device, sizeof(device), "dev-%.16s", tp_hex);
 	vouch_req_note(r, "device", device);
 	snprintf(actor, sizeof(actor), "user:%s", user);
@@ -877,7 +866,7 @@ static void api_decommission(struct vouch_req *r)
 	struct vouch_devices_event ev;
 	struct vouch_key key;
 	json_t *body = NULL, *fj = NULL;
-	int64_t now = now_s();
+	int64_t now = (int64_t)time(NULL);
 	bool kept = false;
 	int rc;
 

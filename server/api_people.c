@@ -42,7 +42,7 @@ static int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
-static void hex_of(const uint8_t *b, size_t n, char *out)
+void vouch_api_hex(const uint8_t *b, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
@@ -88,7 +88,7 @@ static json_t *key_json(const struct vouch_key *pub, const uint8_t kid[VOUCH_THU
 	pem_len = BIO_get_mem_data(bio, &pem);
 	if (pem_len <= 0)
 		goto out_free;
-	hex_of(kid, VOUCH_THUMBPRINT_LEN, kid_hex);
+	vouch_api_hex(kid, VOUCH_THUMBPRINT_LEN, kid_hex);
 	obj = json_pack("{s:s, s:s, s:s, s:s}", "kid", kid_hex, "pem", pem, "cose_key", cose_b64,
 	                "alg", "ES256");
 out_free:
@@ -112,8 +112,8 @@ static void reply_keys(struct vouch_req *r)
 		return;
 	}
 	vouch_req_reply_json(r, 200,
-	                     json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "site", pp->site_id,
-	                               "iss", pp->iss, "timezone", pp->tz_rule, "issuer", issuer,
+	                     json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "site", pp->site_id, "iss",
+	                               pp->iss, "timezone", pp->tz_rule, "issuer", issuer,
 	                               "revlist", revlist, "firmware", firmware));
 }
 
@@ -572,7 +572,7 @@ static void api_phone_register(struct vouch_req *r)
 		vouch_req_api_error(r, 400, "bad_key", vouch_strerror(rc));
 		goto out_free;
 	}
-	hex_of(tp, sizeof(tp), tp_hex);
+	vouch_api_hex(tp, sizeof(tp), tp_hex);
 	vouch_store_time_iso(now, iso);
 	rc = vouch_service_issued_record(&is, &subj, "api", &rec);
 	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "user", user, "thumbprint", tp_hex,
@@ -759,8 +759,8 @@ static void api_credential(struct vouch_req *r)
 		vouch_req_api_error(r, 500, "internal", "cannot issue the credential");
 		goto out_free;
 	}
-	hex_of(p.cti, sizeof(p.cti), cti_hex);
-	hex_of(th, sizeof(th), th_hex);
+	vouch_api_hex(p.cti, sizeof(p.cti), cti_hex);
+	vouch_api_hex(th, sizeof(th), th_hex);
 	vouch_store_time_iso(p.iat, iat_iso);
 	vouch_store_time_iso(p.exp, exp_iso);
 	cobj = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "user", user, "phone", phone,

@@ -100,6 +100,8 @@ bool vouch_api_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* One line of standard base64 with padding, malloc()ed (JSON members; EST's encoder breaks
  * lines). false when out of memory or too large. */
 bool vouch_api_b64_text(const uint8_t *der, size_t len, char **out);
+/* n bytes as lowercase hex into out (2n + 1 bytes with the NUL). */
+void vouch_api_hex(const uint8_t *b, size_t n, char *out);
 
 bool vouch_api_method_is(struct vouch_req *r, enum evhttp_cmd_type want);
 /* Answer a store error: 404 not found, 400 invalid, 500 otherwise (logged). */
