@@ -451,12 +451,46 @@ static int cmd_copied(const char *uri, const char *cwt, const char *phone_id)
 	return verdict();
 }
 
-static int cmd_edhoc(const char *uri)
+/* A phone of its own (priv/pub, CCS named sub) starting EDHOC on l as the initiator with C_I
+ * c_i: message_1 as posted to /.well-known/edhoc (CBOR true first) into m1. */
+static int edhoc_start(struct w_link *l, const char *sub, const struct vouch_key *priv,
+                       const struct vouch_key *pub, uint8_t c_i, uint8_t *m1, size_t cap,
+                       size_t *m1_len)
 {
 	static const int32_t suites[] = {2};
+	static uint8_t msg[VOUCH_EDHOC_MAX_MESSAGE];
+	struct vouch_edhoc_config cfg;
+	size_t len = 0;
+	int rc;
+
+	rc = vouch_ccs_encode(sub, pub, l->cred, sizeof(l->cred), &l->cred_len);
+	if (rc == VOUCH_OK)
+		rc = vouch_ccs_id_cred(l->cred, l->cred_len, l->id_cred, sizeof(l->id_cred),
+		                       &l->id_cred_len);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.role = VOUCH_EDHOC_INITIATOR;
+	cfg.methods = VOUCH_EDHOC_METHOD_BIT(VOUCH_EDHOC_METHOD_SIG_SIG);
+	cfg.suites = suites;
+	cfg.n_suites = 1;
+	cfg.key = priv;
+	cfg.cred = l->cred;
+	cfg.cred_len = l->cred_len;
+	cfg.id_cred = l->id_cred;
+	cfg.id_cred_len = l->id_cred_len;
+	if (rc == VOUCH_OK)
+		rc = vouch_edhoc_init(&l->edhoc, &cfg);
+	if (rc == VOUCH_OK)
+		rc = vouch_edhoc_write_message_1(&l->edhoc, &c_i, 1, NULL, 0, msg, sizeof(msg),
+		                                 &len);
+	if (rc == VOUCH_OK)
+		rc = vouch_edhoc_coap_encode(NULL, 0, msg, len, m1, cap, m1_len);
+	return rc;
+}
+
+static int cmd_edhoc(const char *uri)
+{
 	static uint8_t m1[VOUCH_EDHOC_MAX_MESSAGE + 8], m2[VOUCH_EDHOC_MAX_MESSAGE];
 	static uint8_t m3[VOUCH_EDHOC_MAX_MESSAGE + 8], msg[VOUCH_EDHOC_MAX_MESSAGE];
-	struct vouch_edhoc_config cfg;
 	struct vouch_key priv, pub;
 	uint8_t fake[32], unknown_c[2] = {0xab, 0xcd}, c_i = 0x05, req[64];
 	const uint8_t *ead = NULL, *c_r = NULL;
@@ -475,27 +509,7 @@ static int cmd_edhoc(const char *uri)
 	                            &m3_len) == VOUCH_OK)
 		edhoc_post("m3-unknown-cr", ATTACK, m3, m3_len);
 	/* The phone's own credential, as the wallet makes it. */
-	rc = vouch_ccs_encode("rogue-edhoc", &pub, wl.cred, sizeof(wl.cred), &wl.cred_len);
-	if (rc == VOUCH_OK)
-		rc = vouch_ccs_id_cred(wl.cred, wl.cred_len, wl.id_cred, sizeof(wl.id_cred),
-		                       &wl.id_cred_len);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.role = VOUCH_EDHOC_INITIATOR;
-	cfg.methods = VOUCH_EDHOC_METHOD_BIT(VOUCH_EDHOC_METHOD_SIG_SIG);
-	cfg.suites = suites;
-	cfg.n_suites = 1;
-	cfg.key = &priv;
-	cfg.cred = wl.cred;
-	cfg.cred_len = wl.cred_len;
-	cfg.id_cred = wl.id_cred;
-	cfg.id_cred_len = wl.id_cred_len;
-	if (rc == VOUCH_OK)
-		rc = vouch_edhoc_init(&wl.edhoc, &cfg);
-	if (rc == VOUCH_OK)
-		rc = vouch_edhoc_write_message_1(&wl.edhoc, &c_i, 1, NULL, 0, msg, sizeof(msg),
-		                                 &len);
-	if (rc == VOUCH_OK)
-		rc = vouch_edhoc_coap_encode(NULL, 0, msg, len, m1, sizeof(m1), &m1_len);
+	rc = edhoc_start(&wl, "rogue-edhoc", &priv, &pub, c_i, m1, sizeof(m1), &m1_len);
 	if (rc != VOUCH_OK) {
 		fprintf(stderr, "rogue_phone: message_1: %s\n", vouch_strerror(rc));
 		goto out_close;
@@ -539,13 +553,11 @@ out_close:
 
 static int cmd_flood(const char *uri)
 {
-	static const int32_t suites[] = {2};
-	static uint8_t m1[VOUCH_EDHOC_MAX_MESSAGE + 8], msg[VOUCH_EDHOC_MAX_MESSAGE];
-	struct vouch_edhoc_config cfg;
+	static uint8_t m1[VOUCH_EDHOC_MAX_MESSAGE + 8];
 	struct vouch_key priv, pub;
 	struct timespec pause = {IDLE_WAIT_S, 0};
 	uint8_t c_i = 0x07;
-	size_t len = 0, m1_len = 0;
+	size_t m1_len = 0;
 	char err[64], step[32];
 	bool busy = false;
 	int rc;
@@ -553,27 +565,7 @@ static int cmd_flood(const char *uri)
 	if (fresh_key(&priv, &pub) != VOUCH_OK ||
 	    w_link_open(&wl, uri, err, sizeof(err)) != VOUCH_OK)
 		return 2;
-	rc = vouch_ccs_encode("rogue-flood", &pub, wl.cred, sizeof(wl.cred), &wl.cred_len);
-	if (rc == VOUCH_OK)
-		rc = vouch_ccs_id_cred(wl.cred, wl.cred_len, wl.id_cred, sizeof(wl.id_cred),
-		                       &wl.id_cred_len);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.role = VOUCH_EDHOC_INITIATOR;
-	cfg.methods = VOUCH_EDHOC_METHOD_BIT(VOUCH_EDHOC_METHOD_SIG_SIG);
-	cfg.suites = suites;
-	cfg.n_suites = 1;
-	cfg.key = &priv;
-	cfg.cred = wl.cred;
-	cfg.cred_len = wl.cred_len;
-	cfg.id_cred = wl.id_cred;
-	cfg.id_cred_len = wl.id_cred_len;
-	if (rc == VOUCH_OK)
-		rc = vouch_edhoc_init(&wl.edhoc, &cfg);
-	if (rc == VOUCH_OK)
-		rc = vouch_edhoc_write_message_1(&wl.edhoc, &c_i, 1, NULL, 0, msg, sizeof(msg),
-		                                 &len);
-	if (rc == VOUCH_OK)
-		rc = vouch_edhoc_coap_encode(NULL, 0, msg, len, m1, sizeof(m1), &m1_len);
+	rc = edhoc_start(&wl, "rogue-flood", &priv, &pub, c_i, m1, sizeof(m1), &m1_len);
 	if (rc != VOUCH_OK)
 		goto out_close;
 	/* Each message_1 opens a session on the sensor; one more than the table holds. */
