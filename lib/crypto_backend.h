@@ -1,7 +1,7 @@
 /*
  * libvouch, private: what a crypto back-end (crypto_openssl.c, crypto_psa.c) provides to the
  * portable code behind the public port (include/vouch/crypto.h). Arguments reach a back-end
- * already checked (crypto_aead.c), so both back-ends accept and refuse exactly the same inputs.
+ * already checked (crypto_port.c), so both back-ends accept and refuse exactly the same inputs.
  */
 #ifndef VOUCH_CRYPTO_BACKEND_H
 #define VOUCH_CRYPTO_BACKEND_H

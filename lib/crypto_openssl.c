@@ -85,13 +85,6 @@ int vouch_random(void *buf, size_t len)
 
 /* ---- hashing and MACs ---- */
 
-int vouch_sha256(const void *data, size_t len, uint8_t out[VOUCH_SHA256_LEN])
-{
-	struct vouch_iov iov = {data, len};
-
-	return vouch_sha256_v(&iov, 1, out);
-}
-
 int vouch_sha256_v(const struct vouch_iov *iov, size_t iovcnt, uint8_t out[VOUCH_SHA256_LEN])
 {
 	int rc = VOUCH_ERR_CRYPTO;
@@ -178,14 +171,6 @@ int vouch_sha256_final(struct vouch_sha256_ctx *ctx, uint8_t out[VOUCH_SHA256_LE
 	}
 	vouch_sha256_clear(ctx);
 	return rc;
-}
-
-int vouch_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-                      uint8_t out[VOUCH_SHA256_LEN])
-{
-	struct vouch_iov iov = {data, len};
-
-	return vouch_hmac_sha256_v(key, key_len, &iov, 1, out);
 }
 
 int vouch_hmac_sha256_v(const uint8_t *key, size_t key_len, const struct vouch_iov *iov,

@@ -130,13 +130,6 @@ int vouch_random(void *buf, size_t len)
 
 /* ---- hashing and MACs ---- */
 
-int vouch_sha256(const void *data, size_t len, uint8_t out[VOUCH_SHA256_LEN])
-{
-	struct vouch_iov iov = {data, len};
-
-	return vouch_sha256_v(&iov, 1, out);
-}
-
 int vouch_sha256_v(const struct vouch_iov *iov, size_t iovcnt, uint8_t out[VOUCH_SHA256_LEN])
 {
 	psa_hash_operation_t op = PSA_HASH_OPERATION_INIT;
@@ -258,14 +251,6 @@ static int import_raw(psa_key_type_t type, psa_key_usage_t usage, psa_algorithm_
 	status = psa_import_key(&attr, raw, raw_len, id);
 	psa_reset_key_attributes(&attr);
 	return err_of(status, VOUCH_ERR_CRYPTO);
-}
-
-int vouch_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-                      uint8_t out[VOUCH_SHA256_LEN])
-{
-	struct vouch_iov iov = {data, len};
-
-	return vouch_hmac_sha256_v(key, key_len, &iov, 1, out);
 }
 
 int vouch_hmac_sha256_v(const uint8_t *key, size_t key_len, const struct vouch_iov *iov,

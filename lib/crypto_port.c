@@ -1,7 +1,8 @@
 /*
- * AES-CCM and AES-GCM entry points of the crypto port: the argument checks, once, for both
- * back-ends (crypto_backend.h), so that they accept and refuse the same inputs with the same
- * errors; the back-end then only encrypts or decrypts.
+ * The part of the crypto port that is the same whatever the back-end (crypto_backend.h): the
+ * one-buffer forms of the hashes, and the AES-CCM and AES-GCM entry points with their argument
+ * checks, so that both back-ends accept and refuse the same inputs with the same errors; the
+ * back-end then only encrypts or decrypts.
  */
 #include <limits.h>
 
@@ -16,6 +17,21 @@
 /* The OpenSSL 3 GCM provider keeps the IV in a fixed 128-byte buffer (the PSA back-end takes
  * the same limit, so both refuse the same inputs); COSE uses 12 bytes. */
 #define GCM_NONCE_MAX 128
+
+int vouch_sha256(const void *data, size_t len, uint8_t out[VOUCH_SHA256_LEN])
+{
+	struct vouch_iov iov = {data, len};
+
+	return vouch_sha256_v(&iov, 1, out);
+}
+
+int vouch_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
+                      uint8_t out[VOUCH_SHA256_LEN])
+{
+	struct vouch_iov iov = {data, len};
+
+	return vouch_hmac_sha256_v(key, key_len, &iov, 1, out);
+}
 
 /* msg_len is the plaintext length. */
 static int aead_check(enum vouch_aead_mode mode, const uint8_t *key, size_t key_len,
